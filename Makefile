@@ -1,0 +1,61 @@
+# labsim — two commands do all the set-up:
+#   make lab    create .venv if needed, install labsim with its lab extras, open JupyterLab
+#   make test   same environment; lint, unit/property/statistical tests, notebooks (strict nbval)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+# JupyterLab refuses to run as root unless told to (CI and many containers run as root).
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: lab test lint format bench constraints install clean help
+
+help:
+	@echo "make lab    open JupyterLab on notebooks/ (LAB_ARGS='--no-browser --port 8888 --ip 127.0.0.1')"
+	@echo "make test   lint + all tests + notebooks under strict nbval"
+	@echo "make bench  run the benchmarks (prints JSON lines)"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "labsim needs Python >= 3.10, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check labsim tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format labsim tests benchmarks
+	$(BIN)/ruff check --fix .
+
+# LABSIM_PROGRESS=0 keeps progress bars out of notebook outputs (they go to stderr and vary).
+test: lint
+	LABSIM_PROGRESS=0 $(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+# Re-pin after a deliberate upgrade: fresh venv, latest allowed versions, freeze.
+constraints:
+	rm -rf /tmp/labsim-pin && $(PYTHON) -m venv /tmp/labsim-pin
+	/tmp/labsim-pin/bin/python -m pip install --quiet --upgrade pip
+	/tmp/labsim-pin/bin/python -m pip install --quiet -e '.[lab,test]'
+	( echo "# Versions 'make' installs; regenerate with 'make constraints' after a deliberate upgrade."; \
+	  echo "# Stored notebook outputs are compared under nbval, so these pins keep them stable."; \
+	  /tmp/labsim-pin/bin/python -m pip freeze --exclude-editable | grep -v '^labsim' | sort -f ) > constraints.txt
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

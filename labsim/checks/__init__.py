@@ -1,0 +1,10 @@
+"""Checkers: pure functions of recorded DataFrames that look for anomalies.
+
+Each returns a :class:`CheckResult` with ``valid``, a DataFrame of ``anomalies`` (one row per
+anomaly) and a one-line ``summary``.
+"""
+
+from labsim.checks.base import CheckResult
+from labsim.checks.delivery import check_delivery
+
+__all__ = ["CheckResult", "check_delivery"]

@@ -1,0 +1,100 @@
+"""Column-wise recording of everything a simulation observes.
+
+Components ask the :class:`Recorder` for a :class:`Table` once, keep its bound ``add`` method,
+and append one row per observation. Rows are stored as one Python list per column (cheap to
+append, cheap to turn into a DataFrame). A recording *level* lets big runs keep only the
+summary tables: a table declared at a level above the recorder's level hands out a no-op
+``add``, so the hot path pays almost nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from labsim.errors import ConfigError, check_choice
+
+__all__ = ["LEVELS", "Recorder", "Table"]
+
+#: Recording levels, from least to most detailed.
+LEVELS = ("off", "summary", "full")
+
+
+class Table:
+    """One table of rows stored column-wise.
+
+    Args:
+        name: Table name (the key in :meth:`Recorder.frames`).
+        columns: Column names, in the order ``add`` takes values.
+    """
+
+    __slots__ = ("_data", "columns", "enabled", "name")
+
+    def __init__(self, name: str, columns: Sequence[str], enabled: bool = True):
+        self.name = name
+        self.columns = tuple(columns)
+        self.enabled = enabled
+        self._data: tuple[list[Any], ...] = tuple([] for _ in self.columns)
+
+    def add(self, *values: Any) -> None:
+        """Append one row; values in the order of :attr:`columns`."""
+        if not self.enabled:
+            return
+        # zip(strict=True) raises ValueError when a row has the wrong number of values.
+        for column, value in zip(self._data, values, strict=True):
+            column.append(value)
+
+    def __len__(self) -> int:
+        return len(self._data[0]) if self._data else 0
+
+    def frame(self) -> pd.DataFrame:
+        """Return the rows as a DataFrame (columns in declaration order)."""
+        return pd.DataFrame(
+            {c: list(d) for c, d in zip(self.columns, self._data, strict=True)},
+            columns=list(self.columns),
+        )
+
+
+class Recorder:
+    """Holds the tables of one simulation run.
+
+    Args:
+        level: ``"full"`` (every table), ``"summary"`` (only tables declared at summary level)
+            or ``"off"`` (nothing).
+    """
+
+    def __init__(self, level: str = "full"):
+        self.level = check_choice("record_level", level, LEVELS)
+        self._tables: dict[str, Table] = {}
+
+    def table(self, name: str, columns: Sequence[str], level: str = "full") -> Table:
+        """Return the table ``name``, creating it on first use.
+
+        Asking twice for the same name returns the same table; the columns must agree.
+        """
+        check_choice("level", level, LEVELS[1:])
+        existing = self._tables.get(name)
+        if existing is not None:
+            if existing.columns != tuple(columns):
+                raise ConfigError(
+                    "columns",
+                    tuple(columns),
+                    f"the columns {existing.columns} already declared for table {name!r}",
+                )
+            return existing
+        enabled = LEVELS.index(level) <= LEVELS.index(self.level)
+        table = Table(name, columns, enabled)
+        self._tables[name] = table
+        return table
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Return every table as a tidy DataFrame, keyed by table name (sorted)."""
+        return {name: self._tables[name].frame() for name in sorted(self._tables)}
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """Return one table as a DataFrame (``KeyError`` naming the known tables if missing)."""
+        if name not in self._tables:
+            raise KeyError(f"no table {name!r}; recorded tables: {sorted(self._tables)}")
+        return self._tables[name].frame()
