@@ -34,10 +34,10 @@ lab: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check labsim tests benchmarks
+	$(BIN)/ruff format --check labsim tests benchmarks tools
 
 format: $(STAMP)
-	$(BIN)/ruff format labsim tests benchmarks
+	$(BIN)/ruff format labsim tests benchmarks tools
 	$(BIN)/ruff check --fix .
 
 # LABSIM_PROGRESS=0 keeps progress bars out of notebook outputs (they go to stderr and vary).

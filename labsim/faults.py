@@ -176,7 +176,8 @@ class FaultPlan:
         if not self.faults:
             return "FaultPlan (no faults)"
         frame = self.to_frame().round(3).astype(object).where(lambda d: d.notna(), "-")
-        return f"FaultPlan ({len(self.faults)} faults)\n" + frame.to_string(index=False)
+        noun = "fault" if len(self.faults) == 1 else "faults"
+        return f"FaultPlan ({len(self.faults)} {noun})\n" + frame.to_string(index=False)
 
     @property
     def heal_time(self) -> float:

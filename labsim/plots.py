@@ -17,9 +17,11 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from labsim.faults import fault_intervals
+from labsim.metrics import rate_over_time
 
 __all__ = [
     "FAULT_COLORS",
+    "delivery_over_time",
     "draw_topology",
     "latency_cdf",
     "latency_histogram",
@@ -176,4 +178,37 @@ def draw_topology(
     ax.set_title(title)
     ax.set_axis_off()
     ax.margins(0.15)
+    return ax
+
+
+def delivery_over_time(
+    result: Any,
+    ax: Axes | None = None,
+    *,
+    bin_width: float = 0.25,
+    title: str = "Messages delivered over time",
+) -> Axes:
+    """Sent and delivered messages per second of a network run, faults shaded.
+
+    Args:
+        result: A :class:`~labsim.Result` with ``net.sends``, ``net.deliveries`` and ``faults``
+            frames (the network scenario's).
+        bin_width: Width of the time bins in seconds.
+    """
+    frames = result.frames
+    end = float(result.params.duration)
+    sent = rate_over_time(frames["net.sends"]["time"], bin_width, end)
+    delivered = rate_over_time(frames["net.deliveries"]["time"], bin_width, end)
+    table = sent[["time"]].assign(sent=sent["rate"], delivered=delivered["rate"])
+    ax = timeseries(
+        table,
+        "time",
+        ["sent", "delivered"],
+        ax,
+        faults=frames.get("faults"),
+        title=title,
+        ylabel="messages per second",
+        labels={"sent": "sent", "delivered": "delivered"},
+    )
+    ax.set_ylim(bottom=0)
     return ax

@@ -72,7 +72,7 @@ def test_loss_and_duplication_rates():
 def test_two_way_and_one_way_partitions_and_heal():
     world = World(seed=4)
     net = Network(world, ["a", "b", "c"], latency=ms(1))
-    got_b, got_c, got_a = collect(world, net, "b"), collect(world, net, "c"), collect(world, net, "a")
+    got_a, got_b, got_c = (collect(world, net, n) for n in "abc")
     handle = net.partition(["a"], ["b", "c"])
     net.send("a", "b", "cut")
     net.send("b", "c", "same side")

@@ -26,7 +26,7 @@ from labsim.network import Network
 from labsim.result import Result, make_params
 from labsim.world import World, ms
 
-__all__ = ["NetworkParams", "build", "run"]
+__all__ = ["NetworkParams", "build", "figures", "run"]
 
 
 @dataclass(frozen=True)
@@ -171,3 +171,8 @@ def run(
         "latency_p99_ms": percentiles(latency, (99,))["p99"],
     }
     return Result("network", p, seed, summary, frames)
+
+
+def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """``run(params, seed).summary`` — the function to hand to :func:`labsim.sweep.sweep`."""
+    return run(dict(params), seed).summary

@@ -1,0 +1,11 @@
+"""Checking functions for the notebook exercises.
+
+Each ``check_...`` function takes the learner's answer, compares it with the model answer on
+several inputs, and returns an :class:`ExerciseResult` whose text says what is right or, when
+it is wrong, *why* (a hint aimed at the typical mistake), never just "wrong".
+"""
+
+from labsim.exercises.base import ExerciseResult
+from labsim.exercises.tour import check_delivered_fraction
+
+__all__ = ["ExerciseResult", "check_delivered_fraction"]

@@ -1,0 +1,42 @@
+import pytest
+
+from labsim import ConfigError
+from labsim.exercises import check_delivered_fraction
+from labsim.exercises.tour import expected_delivered_fraction
+from labsim.scenarios import network
+
+
+def test_right_answer_passes():
+    result = check_delivered_fraction(lambda loss, share: (1 - loss) * (1 - share * 2 / 3))
+    assert result.passed
+    assert str(result).startswith("✅")
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (lambda loss, share: None, "returns None"),
+        (lambda loss, share: 1 - loss, "left out the partition"),
+        (lambda loss, share: (1 - loss) * (1 - share), "other side"),
+        (lambda loss, share: 1 - loss - share * 2 / 3, "multiply"),
+        (lambda loss, share: 1 - (1 - loss) * (1 - share * 2 / 3), "lost, not delivered"),
+        (lambda loss, share: 1 / 0, "raised"),
+        (lambda loss, share: 0.5, "compare with a simulation"),
+    ],
+)
+def test_typical_wrong_answers_fail_with_a_useful_hint(answer, hint):
+    result = check_delivered_fraction(answer)
+    assert not result.passed
+    assert hint in result.message
+
+
+def test_model_answer_agrees_with_the_simulation():
+    # 10 s run, partition for 3 s: share 0.3, plus 5 % loss; 8 seeds of ~2000 messages each.
+    fractions = [network.run(seed=s, loss=0.05).summary["delivered_fraction"] for s in range(8)]
+    mean = sum(fractions) / len(fractions)
+    assert mean == pytest.approx(expected_delivered_fraction(0.05, 0.3), abs=0.01)
+
+
+def test_model_needs_an_even_node_count():
+    with pytest.raises(ConfigError, match="nodes"):
+        expected_delivered_fraction(0.1, 0.1, nodes=5)
