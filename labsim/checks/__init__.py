@@ -6,5 +6,6 @@ anomaly) and a one-line ``summary``.
 
 from labsim.checks.base import CheckResult
 from labsim.checks.delivery import check_delivery
+from labsim.checks.log import check_log
 
-__all__ = ["CheckResult", "check_delivery"]
+__all__ = ["CheckResult", "check_delivery", "check_log"]

@@ -1,0 +1,82 @@
+"""A partitionless work queue with competing consumers.
+
+Every message goes to exactly one of the consumers, whichever is free first — the
+point-to-point queue of a message broker, and an M/M/c queue when arrivals are Poisson and
+processing times exponential. (A Kafka topic with ``c`` partitions is instead ``c`` separate
+queues: a slow partition cannot borrow an idle consumer.)
+
+Recorded table ``{name}.processed``: msg_id, consumer, published, started, finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from labsim.dists import Distribution, as_distribution
+from labsim.errors import ConfigError
+from labsim.world import World
+
+__all__ = ["WorkQueue"]
+
+
+class WorkQueue:
+    """A FIFO queue shared by competing consumers.
+
+    Args:
+        world: The world.
+        name: Queue name (prefix of its table and random streams).
+        record_level: Level of the per-message table (``"full"`` or ``"summary"``).
+    """
+
+    def __init__(self, world: World, name: str = "queue", *, record_level: str = "full"):
+        if not isinstance(name, str) or not name:
+            raise ConfigError("name", name, "a non-empty queue name", "WorkQueue")
+        self.world = world
+        self.name = name
+        self._store = simpy.Store(world.env)
+        self._processed = world.table(
+            f"{name}.processed",
+            ("msg_id", "consumer", "published", "started", "finished"),
+            level=record_level,
+        ).add
+        self.published = 0
+        self.completed = 0
+
+    def __len__(self) -> int:
+        """Messages waiting (not yet taken by a consumer)."""
+        return len(self._store.items)
+
+    def publish(self, msg_id: Any, payload: Any = None) -> None:
+        """Put a message at the tail of the queue."""
+        self.published += 1
+        self._store.put((msg_id, self.world.env.now, payload))
+
+    def add_consumer(
+        self,
+        name: str,
+        service: Distribution | float,
+        handler: Callable[[Any, Any], Any] | None = None,
+    ) -> simpy.Process:
+        """Start a long-lived consumer that takes messages and holds each for a service time."""
+        return self.world.process(self._consume(name, as_distribution(service, "service"), handler))
+
+    def _consume(
+        self, name: str, service: Distribution, handler: Callable[[Any, Any], Any] | None
+    ) -> Generator[Any, Any, None]:
+        env = self.world.env
+        get = self._store.get
+        timeout = env.timeout
+        sample = service.sample
+        rng = self.world.rng(f"{self.name}.{name}")
+        record = self._processed
+        while True:
+            msg_id, published, payload = yield get()
+            started = env.now
+            yield timeout(sample(rng))
+            record(msg_id, name, published, started, env.now)
+            self.completed += 1
+            if handler is not None:
+                handler(msg_id, payload)
