@@ -40,3 +40,36 @@ def test_model_answer_agrees_with_the_simulation():
 def test_model_needs_an_even_node_count():
     with pytest.raises(ConfigError, match="nodes"):
         expected_delivered_fraction(0.1, 0.1, nodes=5)
+
+
+from labsim.broker import murmur2  # noqa: E402
+from labsim.exercises import (  # noqa: E402
+    check_consumers_needed,
+    check_idle_consumers,
+    check_partition_function,
+)
+
+
+def test_partition_function_exercise():
+    assert check_partition_function(lambda k, n: (murmur2(k.encode()) & 0x7FFFFFFF) % n).passed
+    assert "abs()" in check_partition_function(lambda k, n: abs(murmur2(k.encode())) % n).message
+    assert "mask first" in check_partition_function(lambda k, n: murmur2(k.encode()) % n).message
+    assert "salted" in check_partition_function(lambda k, n: hash(k) % n).message
+    assert "returns None" in check_partition_function(lambda k, n: None).message
+
+
+def test_idle_consumers_exercise():
+    assert check_idle_consumers(lambda p, c: max(0, c - p)).passed
+    assert "not negative" in check_idle_consumers(lambda p, c: c - p).message
+    assert "swap" in check_idle_consumers(lambda p, c: max(0, p - c)).message
+
+
+def test_consumers_needed_exercise():
+    import math
+
+    assert check_consumers_needed(lambda lam, mu, t: math.ceil(lam / (t * mu))).passed
+    assert (
+        "divide by the target"
+        in check_consumers_needed(lambda lam, mu, t: math.ceil(lam / mu)).message
+    )
+    assert "round up" in check_consumers_needed(lambda lam, mu, t: int(lam / (t * mu))).message

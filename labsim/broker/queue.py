@@ -16,7 +16,7 @@ from typing import Any
 import simpy
 
 from labsim.dists import Distribution, as_distribution
-from labsim.errors import ConfigError
+from labsim.errors import ConfigError, check_int
 from labsim.world import World
 
 __all__ = ["WorkQueue"]
@@ -28,15 +28,27 @@ class WorkQueue:
     Args:
         world: The world.
         name: Queue name (prefix of its table and random streams).
+        capacity: Maximum messages waiting (``None``: unbounded). A full queue makes
+            :meth:`put` wait (backpressure) and :meth:`offer` refuse (load shedding).
         record_level: Level of the per-message table (``"full"`` or ``"summary"``).
     """
 
-    def __init__(self, world: World, name: str = "queue", *, record_level: str = "full"):
+    def __init__(
+        self,
+        world: World,
+        name: str = "queue",
+        *,
+        capacity: int | None = None,
+        record_level: str = "full",
+    ):
         if not isinstance(name, str) or not name:
             raise ConfigError("name", name, "a non-empty queue name", "WorkQueue")
+        if capacity is not None:
+            check_int("capacity", capacity, 1, "WorkQueue")
         self.world = world
         self.name = name
-        self._store = simpy.Store(world.env)
+        self.capacity = capacity
+        self._store = simpy.Store(world.env, capacity=capacity or float("inf"))
         self._processed = world.table(
             f"{name}.processed",
             ("msg_id", "consumer", "published", "started", "finished"),
@@ -50,9 +62,37 @@ class WorkQueue:
         return len(self._store.items)
 
     def publish(self, msg_id: Any, payload: Any = None) -> None:
-        """Put a message at the tail of the queue."""
+        """Put a message at the tail of an unbounded queue (use :meth:`put` when bounded)."""
+        if self.capacity is not None:
+            raise ConfigError(
+                "capacity",
+                self.capacity,
+                "None for publish(); a bounded queue takes put() (waits) or offer() (may refuse)",
+                self.name,
+            )
         self.published += 1
         self._store.put((msg_id, self.world.env.now, payload))
+
+    def put(self, msg_id: Any, payload: Any = None) -> simpy.Event:
+        """Put a message; the returned event triggers once there is room (backpressure).
+
+        The message's wait is counted from when it was accepted, not from when ``put`` was
+        called: the time spent blocked is the producer's, not the queue's.
+        """
+        self.published += 1
+        item = [msg_id, None, payload]
+        event = self._store.put(item)
+        # Stamp the message when the queue accepts it (the put event fires then).
+        event.callbacks.append(lambda _e: item.__setitem__(1, self.world.env.now))
+        return event
+
+    def offer(self, msg_id: Any, payload: Any = None) -> bool:
+        """Put a message if there is room; return ``False`` (message refused) if full."""
+        if self.capacity is not None and len(self._store.items) >= self.capacity:
+            return False
+        self.published += 1
+        self._store.put((msg_id, self.world.env.now, payload))
+        return True
 
     def add_consumer(
         self,

@@ -6,6 +6,17 @@ it is wrong, *why* (a hint aimed at the typical mistake), never just "wrong".
 """
 
 from labsim.exercises.base import ExerciseResult
+from labsim.exercises.brokers import (
+    check_consumers_needed,
+    check_idle_consumers,
+    check_partition_function,
+)
 from labsim.exercises.tour import check_delivered_fraction
 
-__all__ = ["ExerciseResult", "check_delivered_fraction"]
+__all__ = [
+    "ExerciseResult",
+    "check_consumers_needed",
+    "check_delivered_fraction",
+    "check_idle_consumers",
+    "check_partition_function",
+]

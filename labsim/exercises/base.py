@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["ExerciseResult"]
+__all__ = ["ExerciseResult", "diagnose"]
 
 
 @dataclass(frozen=True)
@@ -29,3 +32,41 @@ class ExerciseResult:
 
     def __repr__(self) -> str:
         return str(self)
+
+
+def diagnose(
+    name: str,
+    answer: Callable[..., Any],
+    cases: Sequence[tuple[Any, ...]],
+    correct: Callable[..., Any],
+    mistakes: Sequence[tuple[Callable[..., Any], str]],
+    fallback: str,
+    success: str,
+    equal: Callable[[Any, Any], bool] = operator.eq,
+) -> ExerciseResult:
+    """Compare ``answer`` with ``correct`` on ``cases``; explain a wrong answer.
+
+    A hint is chosen by the first typical mistake that reproduces the learner's answers on
+    *every* case (so a coincidence on one case cannot pick the wrong hint).
+    """
+    got = []
+    for args in cases:
+        try:
+            value = answer(*args)
+        except Exception as exc:  # the learner's code: report, don't crash the notebook
+            return ExerciseResult(name, False, f"calling it with {args} raised {exc!r}")
+        if value is None:
+            return ExerciseResult(name, False, "your function returns None: finish the `return`")
+        got.append(value)
+    wrong = [(args, g) for args, g in zip(cases, got, strict=True) if not equal(g, correct(*args))]
+    if not wrong:
+        return ExerciseResult(name, True, success)
+    hint = fallback
+    for formula, text in mistakes:
+        if all(equal(formula(*args), g) for args, g in zip(cases, got, strict=True)):
+            hint = text
+            break
+    args, g = wrong[0]
+    return ExerciseResult(
+        name, False, f"for {args} you gave {g}, expected {correct(*args)}; {hint}"
+    )

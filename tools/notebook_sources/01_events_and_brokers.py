@@ -1,0 +1,199 @@
+# %% [markdown]
+# # 01 · Events and brokers
+#
+# **Learning objectives.** After this notebook you can:
+#
+# 1. read an **event envelope** and follow a chain of events through `correlation_id` and `causation_id`;
+# 2. tell a **point-to-point queue** (one consumer group) from **publish/subscribe** (one group per subscriber);
+# 3. explain why order is kept **per key** but not across keys, and what a **hot key** does to one partition;
+# 4. predict what happens to key placement when a topic **grows**.
+#
+# Everything below runs through labsim's Kafka-style broker: a producer sends records over a simulated network to
+# a broker node that appends them to partition logs; consumers in groups poll them back.
+
+# %% tags=["parameters"]
+SEED = 7  # seed of every run in this notebook
+MESSAGES = 300  # records for the queue / pub-sub comparison
+CONSUMERS = 3  # consumers (and partitions) in that comparison
+KEYS = 4  # distinct keys in the ordering experiment
+HOT_SHARE = 0.5  # share of all traffic carried by one hot key
+PARTITIONS = 6  # partitions in the hot-key experiment
+
+# %%
+import matplotlib.pyplot as plt
+import networkx as nx
+
+from labsim import Event, World, causal_graph, plots
+from labsim.broker import kafka_partition
+from labsim.exercises import check_partition_function
+from labsim.scenarios import brokers
+
+plots.use_style()
+
+# %% [markdown]
+# ## 1. The event envelope
+#
+# Every message in the lab — a broker record, a stored event, a saga step — travels in the same immutable
+# envelope. `event_type` says what happened (dot notation, past tense). A **caused** event keeps the
+# `correlation_id` of the flow it belongs to and names its direct cause in `causation_id`.
+
+# %%
+with World(SEED):  # inside a world, ids and timestamps come from the world: runs stay repeatable
+    created = Event("order.created", {"order_id": 42, "total": 99.5}, source="order-service")
+    reserved = created.caused("inventory.reserved", {"order_id": 42}, source="inventory")
+    charged = created.caused("payment.processed", {"order_id": 42, "amount": 99.5}, source="payment")
+    confirmed = charged.caused("order.confirmed", {"order_id": 42}, source="order-service")
+
+for event in (created, reserved, charged, confirmed):
+    print(f"{event.event_id:6} {event.event_type:20} correlation={event.correlation_id} "
+          f"causation={event.causation_id}")
+
+# %%
+graph = causal_graph([created, reserved, charged, confirmed])
+labels = {n: graph.nodes[n]["event_type"] for n in graph.nodes}
+fig, ax = plt.subplots(figsize=(7, 3))
+pos = {created.event_id: (0, 0), reserved.event_id: (1, 0.6), charged.event_id: (1, -0.6),
+       confirmed.event_id: (2, -0.6)}
+nx.draw_networkx(graph, pos, ax=ax, labels=labels, node_color="tab:blue", node_size=600,
+                 font_size=8, font_color="black", verticalalignment="bottom")
+ax.set_title("Causal graph of one order (edges: cause → effect)")
+ax.set_axis_off()
+ax.margins(0.25)
+plt.show()
+
+# %% [markdown]
+# ## 2. Point-to-point queue versus publish/subscribe
+#
+# Three consumers read the same topic in two setups. **Predict, then run:** in each setup, how many of the
+# `MESSAGES` records does each consumer receive?
+#
+# * **one group** — the three consumers are members of one consumer group: each partition belongs to one
+#   member, so each record reaches *one* consumer (a work queue);
+# * **a group per consumer** — three groups of one member each: every group gets *every* record (pub/sub).
+
+# %%
+who = brokers.queue_vs_pubsub(messages=MESSAGES, consumers=CONSUMERS, partitions=CONSUMERS, seed=SEED)
+table = who.pivot(index="consumer", columns="setup", values="received")
+ax = table.plot.bar(rot=0, figsize=(7, 3.4))
+ax.axhline(MESSAGES, color="gray", ls="--", lw=1, label="all records")
+ax.set(title="Who receives what", xlabel="consumer", ylabel="records received")
+ax.legend(fontsize=8)
+plt.show()
+print(table.to_string())
+
+# %% [markdown]
+# In the queue setup the counts add up to `MESSAGES` (work is shared); in pub/sub each consumer gets all of them
+# (each subscriber sees the whole stream). Same topic, same records — the **group id** decides.
+
+# %% [markdown]
+# ## 3. Order is kept per key, not across keys
+#
+# Records with the same key always go to the same partition (`murmur2(key) % partitions`), and a partition is
+# read in offset order by one consumer. So the consumers see each key's events in the order they were produced —
+# but events of *different* keys interleave differently than they were sent. **Predict:** how many per-key order
+# violations will there be? And across keys?
+
+# %%
+consumed = brokers.key_order(partitions=3, keys=KEYS, seed=SEED)
+per_key_violations = sum(
+    (g["seq"].diff().dropna() < 0).sum() for _, g in consumed.groupby("key")
+)
+global_violations = int((consumed["seq"].diff().dropna() < 0).sum())
+print(f"records processed: {len(consumed)}")
+print(f"per-key order violations:  {per_key_violations}")
+print(f"cross-key order violations: {global_violations} (a later record processed before an earlier one)")
+print(consumed.groupby("key")["partition"].unique().apply(list).to_string())
+
+# %%
+fig, ax = plt.subplots()
+for key, g in consumed.groupby("key"):
+    ax.plot(g["time"], g["seq"], ".", ms=3, label=f"{key} → partition {g['partition'].iloc[0]}")
+ax.set(title="Processing order: each key climbs steadily; keys interleave",
+       xlabel="time processed (s)", ylabel="producer sequence number")
+ax.legend(fontsize=8, markerscale=3)
+plt.show()
+
+# %% [markdown]
+# ## 4. A hot key
+#
+# One customer produces `HOT_SHARE` of all traffic. Its key maps to a single partition, and a partition is
+# consumed by one member: that member must do half the work alone while the others idle.
+
+# %%
+hot = brokers.hot_key(hot_share=HOT_SHARE, partitions=PARTITIONS, seed=SEED)
+per_partition = hot["per_partition"]
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+colors = ["tab:red" if h else "tab:blue" for h in per_partition["holds hot key"]]
+axes[0].bar(per_partition["partition"], per_partition["records"], color=colors)
+axes[0].set(title="Records per partition (red: hot key)", xlabel="partition", ylabel="records")
+lag = hot["lag"].pivot_table(index="time", columns="partition", values="lag")
+lag.plot(ax=axes[1], legend=False)
+axes[1].set(title="Lag per partition", xlabel="time (s)", ylabel="records behind")
+plt.show()
+print(per_partition.to_string(index=False))
+hot_partition = int(per_partition.loc[per_partition["holds hot key"], "partition"].iloc[0])
+others = lag.drop(columns=hot_partition)
+print(f"max lag: hot partition {int(lag[hot_partition].max())}, others {int(others.max().max())}")
+
+# %% [markdown]
+# The hot partition's lag climbs for as long as the burst lasts while the other partitions stay near zero. It
+# falls in steps because its consumer commits offsets after each poll batch (up to 500 records). Adding
+# consumers would not help: one partition is never shared within a group. The fixes are in the key — split the
+# hot key (e.g. `customer-hot#3`) or give up per-key order for it.
+
+# %% [markdown]
+# ## 5. Growing a topic moves keys
+#
+# Kafka never shrinks a topic, but you may add partitions. The partition of a key is `hash % count`, so changing
+# the count re-maps most keys — and records of one key written before and after the change now live in two
+# partitions: **per-key order is lost across the change**.
+
+# %%
+for before, after in [(6, 7), (6, 8), (6, 12)]:
+    print(f"{before} → {after} partitions: {brokers.keys_moved(1000, before, after):.1%} of keys move")
+print("customer-42:", kafka_partition("customer-42", 6), "→", kafka_partition("customer-42", 8))
+
+# %% [markdown]
+# ## Exercise: implement Kafka's keyed partitioner
+#
+# Using only `labsim.broker.murmur2` (which returns Java's signed 32-bit hash), write `partition_for(key, n)`
+# returning the partition the Java client picks for a string key. The checker compares with Kafka on many keys
+# and explains a mismatch.
+
+# %%
+from labsim.broker import murmur2
+
+
+def partition_for(key, n):
+    # Your code here.
+    return None
+
+
+print(check_partition_function(partition_for))
+
+# %% [markdown]
+# <details><summary><b>Solution</b> (the hidden cell below)</summary>
+#
+# Hash the UTF-8 bytes, clear the sign bit with `& 0x7fffffff` (Java's `toPositive`), then take the remainder.
+# `abs()` is not the same: for a negative hash it gives a different number.
+# </details>
+
+# %% hidden
+def solution(key, n):
+    return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % n
+
+
+print(check_partition_function(solution))
+
+# %% [markdown]
+# ## Summary
+#
+# | idea | what you saw |
+# |---|---|
+# | envelope | ids link events into a causal graph |
+# | queue vs pub/sub | decided by consumer groups, not by the topic |
+# | keys | same key → same partition → order kept for that key only |
+# | hot key | one partition, one consumer, all the lag |
+# | growing a topic | most keys move; order across the change is lost |
+#
+# **Next:** `02_consumer_groups.ipynb` — assignors, rebalances and commits.
