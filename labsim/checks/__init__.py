@@ -5,7 +5,15 @@ anomaly) and a one-line ``summary``.
 """
 
 from labsim.checks.base import CheckResult
+from labsim.checks.convergence import check_convergence, check_lost_updates, time_to_converge
 from labsim.checks.delivery import check_delivery
 from labsim.checks.log import check_log
 
-__all__ = ["CheckResult", "check_delivery", "check_log"]
+__all__ = [
+    "CheckResult",
+    "check_convergence",
+    "check_delivery",
+    "check_log",
+    "check_lost_updates",
+    "time_to_converge",
+]
