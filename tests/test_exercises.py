@@ -73,3 +73,19 @@ def test_consumers_needed_exercise():
         in check_consumers_needed(lambda lam, mu, t: math.ceil(lam / mu)).message
     )
     assert "round up" in check_consumers_needed(lambda lam, mu, t: int(lam / (t * mu))).message
+
+
+def test_gcounter_merge_exercise():
+    from labsim.exercises import check_gcounter_merge
+
+    def right(a, b):
+        return {k: max(a.get(k, 0), b.get(k, 0)) for k in set(a) | set(b)}
+
+    assert check_gcounter_merge(right).passed
+    assert (
+        "idempotent"
+        in check_gcounter_merge(
+            lambda a, b: {k: a.get(k, 0) + b.get(k, 0) for k in set(a) | set(b)}
+        ).message
+    )
+    assert "overwrite" in check_gcounter_merge(lambda a, b: {**a, **b}).message

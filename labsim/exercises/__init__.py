@@ -11,12 +11,14 @@ from labsim.exercises.brokers import (
     check_idle_consumers,
     check_partition_function,
 )
+from labsim.exercises.replication import check_gcounter_merge
 from labsim.exercises.tour import check_delivered_fraction
 
 __all__ = [
     "ExerciseResult",
     "check_consumers_needed",
     "check_delivered_fraction",
+    "check_gcounter_merge",
     "check_idle_consumers",
     "check_partition_function",
 ]

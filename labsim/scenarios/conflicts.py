@@ -13,6 +13,8 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from labsim.checks import check_convergence, check_lost_updates, time_to_converge
 from labsim.dists import Exponential
 from labsim.errors import ConfigError, check_choice, check_int, check_non_negative, check_positive
@@ -22,7 +24,7 @@ from labsim.replication.store import POLICIES, RESOLVERS, ReplicatedStore
 from labsim.result import Result, make_params
 from labsim.world import World, ms
 
-__all__ = ["ConflictParams", "figures", "run"]
+__all__ = ["ConflictParams", "figures", "run", "siblings_over_time"]
 
 CART = "cart"
 
@@ -138,7 +140,7 @@ def run(
     params: ConflictParams | Mapping[str, Any] | None = None, seed: int = 0, **overrides: Any
 ) -> Result:
     """Run the scenario. Summary: ``lost_updates``, ``converged``, ``time_to_converge_s``,
-    ``max_siblings``, ``metadata_size``, ``final_items``, ``writes``."""
+    ``max_siblings``, ``metadata_size``, ``final_items``."""
     p = make_params(ConflictParams, params, overrides)
     world = World(seed)
     _, store, done = build(p, world)
@@ -158,7 +160,6 @@ def run(
     lost = check_lost_updates(frames["writes"], {CART: items})
     converged = check_convergence(frames["divergence"], quiet_from)
     summary = {
-        "writes": p.writes,
         "lost_updates": len(lost.anomalies),
         "converged": converged.valid,
         "time_to_converge_s": time_to_converge(frames["divergence"], quiet_from),
@@ -172,3 +173,32 @@ def run(
 def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """``run(params, seed).summary`` for sweeps."""
     return run(dict(params), seed).summary
+
+
+def siblings_over_time(
+    blind: bool, writes: int = 50, write_gap: float = 0.2, replicas: int = 3, seed: int = 0
+) -> pd.DataFrame:
+    """Version vectors with clients that write blind (no context) or read-resolve-write.
+
+    Returns the ``divergence`` samples (time, distinct_states, max_siblings).
+    """
+    check_int("writes", writes, 1, "siblings_over_time")
+    check_positive("write_gap", write_gap, "siblings_over_time")
+    world = World(seed)
+    names = [f"r{i}" for i in range(1, replicas + 1)]
+    network = Network(world, names, latency=Exponential.from_mean(ms(5)))
+    store = ReplicatedStore(world, network, names, policy="version-vectors", gossip_interval=0.2)
+
+    def clients() -> Generator[Any, Any, None]:
+        rng = world.rng("clients")
+        for i in range(writes):
+            yield world.env.timeout(rng.expovariate(1 / write_gap))
+            replica = rng.choice(names)
+            if blind:
+                store.write(replica, CART, frozenset({f"item-{i}"}), blind=True)
+            else:
+                store.add_item(replica, CART, f"item-{i}")
+
+    world.process(clients())
+    world.run(until=writes * write_gap + 3)
+    return world.frame("divergence")

@@ -1,0 +1,200 @@
+# %% [markdown]
+# # 09 · Conflict resolution and CRDTs
+#
+# **Learning objectives.** After this notebook you can:
+#
+# 1. explain how **last-write-wins** silently loses acknowledged writes, and why clock **skew** makes it worse;
+# 2. read **siblings** kept by version vectors and resolve them with a business merge;
+# 3. show that **CRDTs** converge after a partition without losing updates, and what that costs in metadata;
+# 4. tune anti-entropy **gossip** (interval, fan-out) for time to converge.
+#
+# Setting: a shopping cart replicated on three replicas. Clients add items at any replica (a read-modify-write);
+# replicas exchange state by gossip.
+
+# %% tags=["parameters"]
+SEED = 5  # seed of every run
+REPLICAS = 3  # replicas of the cart
+WRITES = 60  # items added per run
+SKEWS = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]  # how far r1's clock runs behind (seconds)
+SEEDS = 3  # seeds per point in sweeps
+PARTITION = (3.0, 12.0)  # r1 cut off from the others (seconds)
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from labsim import plots
+from labsim.exercises import check_gcounter_merge
+from labsim.replication import LWWRegister, ORSet, PNCounter, TwoPSet
+from labsim.scenarios import conflicts
+from labsim.sweep import sweep
+
+plots.use_style()
+
+# %% [markdown]
+# ## 1. Last-write-wins under clock skew
+#
+# Writes come one second apart on average — mostly one after another, not concurrently. With LWW by **physical
+# timestamp**, a write at r1 whose clock runs behind gets an *older* stamp than the write it just read, and loses
+# silently although it was acknowledged. A **hybrid logical clock** (HLC) never stamps a write below what the
+# replica has seen. **Predict:** how do lost writes grow with skew under each?
+
+# %%
+grid = {"policy": ["lww-physical", "lww-hlc"], "skew": SKEWS, "write_gap": [1.0], "writes": [40]}
+skew_runs = sweep(conflicts.figures, grid, seeds=range(SEEDS))
+lost = skew_runs.groupby(["policy", "skew"])["lost_updates"].mean().unstack("policy")
+fig, ax = plt.subplots()
+for policy in lost.columns:
+    ax.plot(lost.index, lost[policy], "o-", label=policy)
+ax.set(title="Acknowledged writes lost by last-write-wins", xlabel="clock skew of r1 (s)",
+       ylabel=f"lost writes (mean of {SEEDS} seeds, 40 writes)")
+ax.legend()
+plt.show()
+print(lost.round(2).to_string())
+
+# %% [markdown]
+# Both lose a few writes that really were concurrent (two clients read the same cart and wrote back). The physical
+# clock loses more and more as skew grows: r1's writes come with stamps from the past. HLC is flat — skew no
+# longer matters — but LWW still keeps only one of two concurrent writes.
+
+# %% [markdown]
+# ## 2. Version vectors keep siblings
+#
+# With version vectors, a write supersedes only what its writer had *seen*. Concurrent writes survive side by side
+# as **siblings**; the next client that reads the key sees all of them and must merge them. If clients write
+# *blind* (without reading first), siblings pile up.
+
+# %%
+blind = conflicts.siblings_over_time(blind=True, seed=SEED)
+resolving = conflicts.siblings_over_time(blind=False, seed=SEED)
+fig, ax = plt.subplots()
+ax.step(blind["time"], blind["max_siblings"], where="post", label="blind writes")
+ax.step(resolving["time"], resolving["max_siblings"], where="post", label="read, merge, write")
+ax.set(title="Siblings of one key over time", xlabel="time (s)", ylabel="most siblings at a replica")
+ax.legend()
+plt.show()
+print(f"most siblings — blind: {blind['max_siblings'].max()}, read-merge-write: {resolving['max_siblings'].max()}")
+
+# %% [markdown]
+# ## 3. A custom merge
+#
+# How the client merges siblings is a **business decision**. For a cart, the union keeps every item (a removed
+# item can come back — the well-known Dynamo cart anomaly); picking one sibling loses the others' items. For stock,
+# neither works: concurrent decrements must *add up*, which is what a PN-counter does.
+
+# %%
+rows = []
+for resolver in ("union", "pick-one"):
+    s = conflicts.run(seed=SEED, policy="version-vectors", resolver=resolver, writes=WRITES).summary
+    rows.append({"merge": resolver, "lost_updates": s["lost_updates"], "final_items": s["final_items"]})
+print(pd.DataFrame(rows).to_string(index=False))
+
+stock = 10
+lww_r1 = LWWRegister().assign(stock - 2, 1.0, "r1")  # r1 sells 2 and writes the new stock
+lww_r2 = LWWRegister().assign(stock - 3, 1.1, "r2")  # r2 concurrently sells 3
+pn = PNCounter().increment("warehouse", stock)
+pn_r1, pn_r2 = pn.decrement("r1", 2), pn.decrement("r2", 3)
+print(f"stock after selling 2 + 3 of {stock}: LWW register says {lww_r1.merge(lww_r2).value}, "
+      f"PN-counter says {pn_r1.merge(pn_r2).value}")
+
+# %% [markdown]
+# ## 4. CRDTs converge through a partition
+#
+# r1 is cut off from `PARTITION[0]` to `PARTITION[1]`; clients add items everywhere for the first ~9 s. The cart
+# is an observed-remove set (OR-set). **Predict:** how many distinct replica states are there once the writes
+# stop but the partition lasts, and how long after the heal until they agree?
+
+# %%
+crdt = conflicts.run(seed=SEED, policy="crdt", writes=WRITES, write_gap=0.15,
+                     partition_start=PARTITION[0], partition_end=PARTITION[1])
+ax = plots.timeseries(crdt.frames["divergence"], "time", "distinct_states", faults=crdt.frames["faults"],
+                      title="Distinct replica states (OR-set cart)", ylabel="distinct states")
+ax.set_yticks([1, 2, 3])
+plt.show()
+s = crdt.summary
+print(f"lost updates: {s['lost_updates']}, converged: {s['converged']}, "
+      f"{s['time_to_converge_s']:.2f} s after the heal, final items: {s['final_items']}")
+
+# %% [markdown]
+# While writes arrive, replicas differ briefly even without a partition (gossip takes a round to spread them).
+# Once the writes stop, r2 and r3 agree but r1 is stuck on its own state — two distinct states — until the
+# partition heals; then a gossip round or two make all three equal, and no item is lost. The
+# OR-set also handles removals: an add concurrent with a remove wins, and, unlike a 2P-set, a removed item can be
+# added again.
+
+# %%
+base = ORSet().add("milk", "r1")
+print("OR-set, remove at r1 while r2 re-adds:", sorted(base.remove("milk").merge(base.add("milk", "r2")).value))
+print("2P-set, remove then add again:", sorted(TwoPSet().add("milk").remove("milk").add("milk").value))
+
+# %% [markdown]
+# ## 5. Tuning gossip
+#
+# Time to converge after the heal, for 5 replicas, by gossip interval and fan-out (peers per round).
+
+# %%
+grid = {"policy": ["crdt"], "replicas": [5], "gossip_interval": [0.1, 0.25, 0.5, 1.0], "fanout": [1, 2],
+        "writes": [40], "write_gap": [0.25], "partition_start": [2.0], "partition_end": [12.0]}
+gossip = sweep(conflicts.figures, grid, seeds=range(SEEDS))
+ttc = gossip.groupby(["gossip_interval", "fanout"])["time_to_converge_s"].mean().unstack("fanout")
+fig, ax = plt.subplots()
+for fanout in ttc.columns:
+    ax.plot(ttc.index, ttc[fanout], "o-", label=f"fan-out {fanout}")
+ax.set(title="Time to converge after a partition heals", xlabel="gossip interval (s)",
+       ylabel=f"seconds (mean of {SEEDS} seeds)")
+ax.legend()
+plt.show()
+print(ttc.round(2).to_string())
+
+# %% [markdown]
+# Convergence time grows with the interval (roughly a few rounds are needed) and shrinks with fan-out — at the
+# price of more messages per round.
+
+# %% [markdown]
+# ## 6. The policies side by side
+
+# %%
+rows = []
+for policy, resolver in [("lww-physical", "union"), ("lww-hlc", "union"), ("version-vectors", "union"),
+                         ("version-vectors", "pick-one"), ("crdt", "union")]:
+    s = conflicts.run(seed=SEED, policy=policy, resolver=resolver, writes=WRITES, skew=1.0).summary
+    name = policy if policy != "version-vectors" else f"version-vectors ({resolver})"
+    rows.append({"policy": name, "lost_updates": s["lost_updates"], "max_siblings": s["max_siblings"],
+                 "metadata_size": s["metadata_size"], "converged": s["converged"]})
+print(pd.DataFrame(rows).to_string(index=False))
+
+# %% [markdown]
+# Every policy converges — convergence is not correctness. LWW is cheap (two fields of metadata) and loses writes;
+# version vectors keep everything but push merging to the client; the OR-set never loses an addition but carries
+# a tag per add (its metadata grows with the history).
+
+# %% [markdown]
+# ## Exercise: merge a grow-only counter
+#
+# A G-counter state is a dict `replica -> count`. Write `merge(a, b)` so that replicas converge whatever order
+# and however often they exchange states.
+
+# %%
+def merge(a, b):
+    # Your code here.
+    return None
+
+
+print(check_gcounter_merge(merge))
+
+# %% hidden
+def solution(a, b):
+    return {r: max(a.get(r, 0), b.get(r, 0)) for r in set(a) | set(b)}
+
+
+print(check_gcounter_merge(solution))
+
+# %% [markdown]
+# ## Summary
+#
+# | policy | loses acknowledged writes? | who merges | metadata |
+# |---|---|---|---|
+# | LWW (physical clock) | yes, more under skew | nobody | timestamp |
+# | LWW (HLC) | yes, concurrent ones | nobody | timestamp |
+# | version vectors | no (with a union merge) | the client | a vector per sibling |
+# | CRDT | no | the data type | grows with history |
