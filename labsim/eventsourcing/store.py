@@ -1,0 +1,497 @@
+"""Event stores: append-only streams with optimistic concurrency, in memory or in SQLite.
+
+Semantics follow EventStoreDB:
+
+* a stream's **version** is the 0-based number of its last event (the first event is version
+  0); a stream that does not exist has no version;
+* ``append(stream_id, events, expected_version)`` checks ``expected_version`` — an exact int,
+  :data:`ANY`, :data:`NO_STREAM` or :data:`STREAM_EXISTS` — and appends all events or none,
+  returning the stream's new version; a mismatch raises :class:`ConcurrencyError` naming the
+  stream, the expected and the actual version;
+* every event also gets a 0-based **global position**; ``read_all(from_position)`` returns
+  events in that order, which is what catch-up readers (projections) follow;
+* ``read_stream`` of an unknown stream returns an empty list;
+* **idempotent appends**: appending a batch whose events are *all* already stored in that
+  stream (same event ids, in order) writes nothing and returns the version of the last of them
+  — a retried append is safe. A batch mixing stored and new event ids, or reusing an id stored
+  in another stream, raises :class:`DuplicateEventError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from labsim.errors import ConfigError
+from labsim.events import Event
+
+__all__ = [
+    "ANY",
+    "NO_STREAM",
+    "STREAM_EXISTS",
+    "ConcurrencyError",
+    "DuplicateEventError",
+    "EventStore",
+    "EventStoreError",
+    "InMemoryEventStore",
+    "RecordedEvent",
+    "SqliteEventStore",
+    "append_with_retry",
+]
+
+
+class _Expected:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: Append whatever the stream's version.
+ANY = _Expected("ANY")
+#: Append only if the stream has no events yet.
+NO_STREAM = _Expected("NO_STREAM")
+#: Append only if the stream already has events.
+STREAM_EXISTS = _Expected("STREAM_EXISTS")
+
+
+class EventStoreError(RuntimeError):
+    """The store cannot do what was asked (corrupt or locked file, ...)."""
+
+
+class ConcurrencyError(EventStoreError):
+    """The stream's version is not the expected one (someone else appended first)."""
+
+    def __init__(self, stream_id: str, expected: Any, actual: int | None):
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        shown = "no stream" if actual is None else f"version {actual}"
+        super().__init__(f"stream {stream_id!r}: expected version {expected!r}, but it has {shown}")
+
+
+class DuplicateEventError(EventStoreError):
+    """An event id is already stored (and the batch is not an idempotent retry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored: the envelope plus its stream, stream version and global position."""
+
+    stream_id: str
+    stream_version: int
+    position: int
+    event_id: str
+    event_type: str
+    event_version: int
+    timestamp: float
+    source: str
+    correlation_id: str
+    causation_id: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def event(self) -> Event:
+        """The envelope as an :class:`~labsim.Event`."""
+        return Event(
+            event_type=self.event_type,
+            data=self.data,
+            event_id=self.event_id,
+            event_version=self.event_version,
+            timestamp=self.timestamp,
+            source=self.source,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            metadata=self.metadata,
+        )
+
+
+def _check_expected(expected: Any) -> None:
+    if expected in (ANY, NO_STREAM, STREAM_EXISTS):
+        return
+    if not isinstance(expected, int) or isinstance(expected, bool) or expected < 0:
+        raise ConfigError(
+            "expected_version",
+            expected,
+            "an int >= 0 (the stream's current version), ANY, NO_STREAM or STREAM_EXISTS",
+            "EventStore.append",
+        )
+
+
+def _matches(expected: Any, actual: int | None) -> bool:
+    if expected is ANY:
+        return True
+    if expected is NO_STREAM:
+        return actual is None
+    if expected is STREAM_EXISTS:
+        return actual is not None
+    return actual == expected
+
+
+def _prepare(stream_id: str, events: Sequence[Event]) -> list[tuple[Event, str, str]]:
+    if not isinstance(stream_id, str) or not stream_id:
+        raise ConfigError("stream_id", stream_id, "a non-empty string", "EventStore.append")
+    if isinstance(events, Event):
+        events = [events]
+    prepared = []
+    for event in events:
+        if not isinstance(event, Event):
+            raise ConfigError("events", event, "labsim.Event envelopes", "EventStore.append")
+        try:
+            data = json.dumps(dict(event.data), sort_keys=True)
+            metadata = json.dumps(dict(event.metadata), sort_keys=True)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                "data",
+                event.data,
+                f"a JSON-serialisable payload ({exc}); nothing was written",
+                f"stream {stream_id!r}",
+            ) from None
+        prepared.append((event, data, metadata))
+    if not prepared:
+        raise ConfigError("events", events, "at least one event", f"stream {stream_id!r}")
+    ids = [e.event_id for e, _, _ in prepared]
+    if len(set(ids)) != len(ids):
+        raise DuplicateEventError(f"stream {stream_id!r}: the batch repeats an event id")
+    return prepared
+
+
+class EventStore:
+    """The contract both backends implement (see the module docs)."""
+
+    def append(
+        self, stream_id: str, events: Sequence[Event] | Event, expected_version: Any = ANY
+    ) -> int:  # pragma: no cover - abstract
+        """Append ``events`` atomically; return the stream's new version."""
+        raise NotImplementedError
+
+    def read_stream(self, stream_id: str, from_version: int = 0) -> list[RecordedEvent]:
+        """Events of one stream with version >= ``from_version`` (empty if no such stream)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def read_all(self, from_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """Events of all streams with position >= ``from_position``, in global order."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def stream_version(self, stream_id: str) -> int | None:
+        """The stream's current version, or ``None`` if it has no events."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    @property
+    def head(self) -> int:
+        """The next global position (= number of stored events)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    @staticmethod
+    def _check_read(from_version: Any, name: str) -> None:
+        if not isinstance(from_version, int) or isinstance(from_version, bool) or from_version < 0:
+            raise ConfigError(name, from_version, "an int >= 0", "EventStore")
+
+
+class InMemoryEventStore(EventStore):
+    """An event store in memory (fast; for simulations and tests)."""
+
+    def __init__(self) -> None:
+        self._all: list[RecordedEvent] = []
+        self._streams: dict[str, list[RecordedEvent]] = {}
+        self._ids: dict[str, tuple[str, int]] = {}
+
+    def append(
+        self, stream_id: str, events: Sequence[Event] | Event, expected_version: Any = ANY
+    ) -> int:
+        _check_expected(expected_version)
+        prepared = _prepare(stream_id, events)
+        stream = self._streams.get(stream_id, [])
+        known = [self._ids.get(e.event_id) for e, _, _ in prepared]
+        if any(known):
+            return _idempotent(stream_id, prepared, known)
+        actual = len(stream) - 1 if stream else None
+        if not _matches(expected_version, actual):
+            raise ConcurrencyError(stream_id, expected_version, actual)
+        version = -1 if actual is None else actual
+        new = []
+        for event, data, metadata in prepared:
+            version += 1
+            new.append(
+                RecordedEvent(
+                    stream_id,
+                    version,
+                    len(self._all) + len(new),
+                    event.event_id,
+                    event.event_type,
+                    event.event_version,
+                    float(event.timestamp),
+                    event.source,
+                    event.correlation_id,
+                    event.causation_id,
+                    json.loads(data),
+                    json.loads(metadata),
+                )
+            )
+        # All checks passed: commit the whole batch at once.
+        self._streams.setdefault(stream_id, []).extend(new)
+        self._all.extend(new)
+        for r in new:
+            self._ids[r.event_id] = (stream_id, r.stream_version)
+        return version
+
+    def read_stream(self, stream_id: str, from_version: int = 0) -> list[RecordedEvent]:
+        self._check_read(from_version, "from_version")
+        return list(self._streams.get(stream_id, [])[from_version:])
+
+    def read_all(self, from_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        self._check_read(from_position, "from_position")
+        end = None if limit is None else from_position + _check_limit(limit)
+        return self._all[from_position:end]
+
+    def stream_version(self, stream_id: str) -> int | None:
+        stream = self._streams.get(stream_id)
+        return len(stream) - 1 if stream else None
+
+    @property
+    def head(self) -> int:
+        return len(self._all)
+
+
+def _check_limit(limit: Any) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise ConfigError("limit", limit, "None or an int >= 0", "EventStore.read_all")
+    return limit
+
+
+def _idempotent(
+    stream_id: str, prepared: list[tuple[Event, str, str]], known: list[tuple[str, int] | None]
+) -> int:
+    if all(k is not None and k[0] == stream_id for k in known):
+        versions = [k[1] for k in known]  # type: ignore[index]
+        if versions == list(range(versions[0], versions[0] + len(versions))):
+            return versions[-1]  # a retry of an append that already happened
+    ids = [e.event_id for (e, _, _), k in zip(prepared, known, strict=True) if k is not None]
+    raise DuplicateEventError(
+        f"stream {stream_id!r}: event ids {ids} are already stored "
+        "(a batch must be all new, or an exact retry)"
+    )
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    position        INTEGER PRIMARY KEY,
+    stream_id       TEXT    NOT NULL,
+    stream_version  INTEGER NOT NULL,
+    event_id        TEXT    NOT NULL UNIQUE,
+    event_type      TEXT    NOT NULL,
+    event_version   INTEGER NOT NULL,
+    timestamp       REAL    NOT NULL,
+    source          TEXT    NOT NULL,
+    correlation_id  TEXT    NOT NULL,
+    causation_id    TEXT,
+    data            TEXT    NOT NULL,
+    metadata        TEXT    NOT NULL,
+    UNIQUE (stream_id, stream_version)
+);
+"""
+
+T = TypeVar("T")
+
+
+class SqliteEventStore(EventStore):
+    """An event store in a SQLite file (standard library ``sqlite3``, WAL mode).
+
+    One append-only table; positions are 0-based (``rowid - 1``); a uniqueness constraint on
+    (stream id, stream version) backs the version check even across processes. Each append is
+    one ``BEGIN IMMEDIATE`` transaction, so a batch is stored entirely or not at all, and
+    concurrent writers in other processes are serialised.
+
+    Args:
+        path: The database file (created if missing).
+        timeout: Seconds to wait for a lock held by another writer before giving up.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float = 10.0):
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise EventStoreError(f"{self.path}: cannot open as an event store ({exc})") from None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> SqliteEventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return work(self._db)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise EventStoreError(
+                    f"{self.path}: database is locked by another writer ({exc})"
+                ) from None
+            raise EventStoreError(f"{self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise EventStoreError(f"{self.path}: {exc}") from None
+
+    def append(
+        self, stream_id: str, events: Sequence[Event] | Event, expected_version: Any = ANY
+    ) -> int:
+        _check_expected(expected_version)
+        prepared = _prepare(stream_id, events)
+
+        def work(db: sqlite3.Connection) -> int:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                marks = ",".join("?" * len(prepared))
+                rows = dict(
+                    db.execute(
+                        f"SELECT event_id, stream_id || char(31) || stream_version FROM events "
+                        f"WHERE event_id IN ({marks})",
+                        [e.event_id for e, _, _ in prepared],
+                    )
+                )
+                if rows:
+                    known = []
+                    for e, _, _ in prepared:
+                        found = rows.get(e.event_id)
+                        if found is None:
+                            known.append(None)
+                        else:
+                            s, v = found.rsplit(chr(31), 1)
+                            known.append((s, int(v)))
+                    db.execute("ROLLBACK")
+                    return _idempotent(stream_id, prepared, known)
+                (actual,) = db.execute(
+                    "SELECT MAX(stream_version) FROM events WHERE stream_id = ?", (stream_id,)
+                ).fetchone()
+                if not _matches(expected_version, actual):
+                    raise ConcurrencyError(stream_id, expected_version, actual)
+                version = -1 if actual is None else actual
+                params = []
+                for event, data, metadata in prepared:
+                    version += 1
+                    params.append(
+                        (
+                            stream_id,
+                            version,
+                            event.event_id,
+                            event.event_type,
+                            event.event_version,
+                            float(event.timestamp),
+                            event.source,
+                            event.correlation_id,
+                            event.causation_id,
+                            data,
+                            metadata,
+                        )
+                    )
+                db.executemany(
+                    "INSERT INTO events (stream_id, stream_version, event_id, event_type, "
+                    "event_version, timestamp, source, correlation_id, causation_id, data, "
+                    "metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    params,
+                )
+                db.execute("COMMIT")
+                return version
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+        try:
+            return self._run(work)
+        except EventStoreError:
+            raise
+        except sqlite3.IntegrityError as exc:  # pragma: no cover - guarded by the checks above
+            raise ConcurrencyError(
+                stream_id, expected_version, self.stream_version(stream_id)
+            ) from exc
+
+    _COLUMNS = (
+        "stream_id, stream_version, position - 1, event_id, event_type, event_version, "
+        "timestamp, source, correlation_id, causation_id, data, metadata"
+    )
+
+    @staticmethod
+    def _record(row: tuple[Any, ...]) -> RecordedEvent:
+        return RecordedEvent(*row[:10], json.loads(row[10]), json.loads(row[11]))
+
+    def read_stream(self, stream_id: str, from_version: int = 0) -> list[RecordedEvent]:
+        self._check_read(from_version, "from_version")
+        rows = self._run(
+            lambda db: db.execute(
+                f"SELECT {self._COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? "
+                "ORDER BY stream_version",
+                (stream_id, from_version),
+            ).fetchall()
+        )
+        return [self._record(r) for r in rows]
+
+    def read_all(self, from_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        self._check_read(from_position, "from_position")
+        count = -1 if limit is None else _check_limit(limit)
+        rows = self._run(
+            lambda db: db.execute(
+                f"SELECT {self._COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?",
+                (from_position + 1, count),
+            ).fetchall()
+        )
+        return [self._record(r) for r in rows]
+
+    def stream_version(self, stream_id: str) -> int | None:
+        (v,) = self._run(
+            lambda db: db.execute(
+                "SELECT MAX(stream_version) FROM events WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+        )
+        return v
+
+    @property
+    def head(self) -> int:
+        (n,) = self._run(
+            lambda db: db.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()
+        )
+        return int(n)
+
+
+def append_with_retry(
+    store: EventStore,
+    stream_id: str,
+    decide: Callable[[list[RecordedEvent]], Iterable[Event]],
+    attempts: int = 5,
+) -> int:
+    """Read the stream, ``decide`` the new events, append with the version read; on a
+    :class:`ConcurrencyError` read again and retry (up to ``attempts`` times).
+
+    Returns the new stream version. ``decide`` may return no events (nothing is appended; the
+    current version is returned, ``-1`` for an empty stream).
+    """
+    if not isinstance(attempts, int) or attempts < 1:
+        raise ConfigError("attempts", attempts, "an int >= 1", "append_with_retry")
+    for attempt in range(attempts):
+        history = store.read_stream(stream_id)
+        new = list(decide(history))
+        expected = history[-1].stream_version if history else NO_STREAM
+        if not new:
+            return history[-1].stream_version if history else -1
+        try:
+            return store.append(stream_id, new, expected)
+        except ConcurrencyError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
