@@ -89,3 +89,31 @@ def test_gcounter_merge_exercise():
         ).message
     )
     assert "overwrite" in check_gcounter_merge(lambda a, b: {**a, **b}).message
+
+
+def test_balance_fold_exercise():
+    from labsim.exercises import check_balance_fold
+
+    def right(events):
+        sign = {"money.deposited": 1, "money.withdrawn": -1}
+        return sum(sign.get(e.event_type, 0) * e.data.get("amount", 0) for e in events)
+
+    assert check_balance_fold(right).passed
+    assert (
+        "subtracted"
+        in check_balance_fold(lambda events: sum(e.data.get("amount", 0) for e in events)).message
+    )
+
+
+def test_fresh_probability_exercise():
+    from labsim.exercises import check_fresh_probability
+
+    assert check_fresh_probability(lambda lags, t: sum(x <= t for x in lags) / len(lags)).passed
+    assert (
+        "stale"
+        in check_fresh_probability(lambda lags, t: sum(x > t for x in lags) / len(lags)).message
+    )
+    assert (
+        "<="
+        in check_fresh_probability(lambda lags, t: sum(x < t for x in lags) / len(lags)).message
+    )

@@ -11,13 +11,16 @@ from labsim.exercises.brokers import (
     check_idle_consumers,
     check_partition_function,
 )
+from labsim.exercises.eventsourcing import check_balance_fold, check_fresh_probability
 from labsim.exercises.replication import check_gcounter_merge
 from labsim.exercises.tour import check_delivered_fraction
 
 __all__ = [
     "ExerciseResult",
+    "check_balance_fold",
     "check_consumers_needed",
     "check_delivered_fraction",
+    "check_fresh_probability",
     "check_gcounter_merge",
     "check_idle_consumers",
     "check_partition_function",

@@ -1,0 +1,178 @@
+# %% [markdown]
+# # 06 · CQRS and read-model lag
+#
+# **Learning objectives.** After this notebook you can:
+#
+# 1. measure the **lag** between an append and its visibility in an asynchronous read model, under bursty load;
+# 2. read a **freshness curve**: the probability that a read *t* seconds after a write sees it;
+# 3. compare **read-your-writes** strategies — synchronous projection, wait-for-version, optimistic UI;
+# 4. explain why a projection must commit its **checkpoint with its read model** to survive a crash.
+
+# %% tags=["parameters"]
+SEED = 4  # seed of every run
+RATE = 40.0  # orders per second outside bursts (each order: two events)
+BURST_FACTOR = 4.0  # load multiplier during bursts
+PROCESSING_MS = 5.0  # mean time to project one event (ms)
+LOAD_RATES = [10.0, 30.0, 50.0, 70.0, 85.0, 95.0]  # steady rates for the lag-versus-load sweep
+CRASH_AT = 12.0  # when the projector crashes in section 5 (s)
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from labsim import plots
+from labsim.exercises import check_fresh_probability
+from labsim.scenarios import cqrs
+from labsim.sweep import sweep
+
+plots.use_style()
+
+# %% [markdown]
+# ## 1. Lag under bursty load
+#
+# Orders are created and paid at `RATE` per second, with bursts of `BURST_FACTOR` × that rate for 3 s every 10 s.
+# A projection worker polls the event store and updates order summaries. **Predict:** when does the lag peak?
+
+# %%
+base = cqrs.run(seed=SEED, rate=RATE, burst_factor=BURST_FACTOR, processing_ms=PROCESSING_MS)
+projected = base.frames["projected"]
+summaries = projected[projected["projection"] == "order_summaries"]
+fig, ax = plt.subplots()
+ax.plot(summaries["appended_at"], summaries["lag"], lw=0.8)
+p = base.params
+for start in np.arange(0, p.duration, p.burst_every):
+    ax.axvspan(start, start + p.burst_length, color="tab:orange", alpha=0.15, lw=0,
+               label="burst" if start == 0 else None)
+ax.set(title="Read-model lag of each event", xlabel="appended at (s)", ylabel="lag: append → visible (s)")
+ax.legend()
+plt.show()
+print(f"events: {len(summaries)}, mean lag {summaries['lag'].mean():.3f} s, "
+      f"p99 {summaries['lag'].quantile(0.99):.3f} s, max {summaries['lag'].max():.3f} s")
+
+# %% [markdown]
+# Outside bursts the projector keeps up and the lag is about one poll interval. During a burst, events arrive
+# faster than it can apply them (ρ > 1), so the lag climbs for the whole burst and drains afterwards — the
+# read model is *seconds* behind exactly when most people are using it.
+
+# %% [markdown]
+# ## 2. Lag distribution and the freshness curve
+#
+# The lag distribution answers a practical question: if I read *t* seconds after writing, how likely am I to see
+# my write? (This is the "probabilistically bounded staleness" curve.)
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+plots.latency_histogram(summaries["lag"], axes[0], unit="s", title="Lag distribution")
+plots.latency_cdf(summaries["lag"], axes[1], unit="s", title="P(read is fresh) t seconds after the write")
+axes[1].set(xlabel="t: time between write and read (s)", ylabel="probability the read is fresh")
+plt.show()
+for t in (0.05, 0.1, 0.5, 1.0, 2.0):
+    print(f"fresh after {t:>4} s: {(summaries['lag'] <= t).mean():.1%}")
+
+# %% [markdown]
+# ## 3. Lag versus load
+#
+# Without bursts, how does the lag grow with the rate? The projector is a single server: its utilisation is
+# (2 × rate) × processing time.
+
+# %%
+grid = {"rate": LOAD_RATES, "burst_factor": [1.0], "duration": [20.0], "processing_ms": [PROCESSING_MS]}
+load = sweep(cqrs.figures, grid, seeds=[SEED])
+load["utilisation"] = 2 * load["rate"] * PROCESSING_MS / 1000
+fig, ax = plt.subplots()
+ax.plot(load["utilisation"], load["lag_mean_s"], "o-", label="mean lag")
+ax.plot(load["utilisation"], load["lag_p99_s"], "s--", label="p99 lag")
+ax.set(title="Read-model lag versus projector utilisation", xlabel="projector utilisation",
+       ylabel="lag (s)", yscale="log")
+ax.legend()
+plt.show()
+print(load[["rate", "utilisation", "lag_mean_s", "lag_p99_s"]].round(3).to_string(index=False))
+
+# %% [markdown]
+# ## 4. Read-your-writes strategies
+#
+# Each client pays its order and immediately reads its order summary. **Predict** for each strategy: how many of
+# those reads are stale, and who pays for freshness — the write or the read?
+
+# %%
+rows = []
+for strategy in cqrs.STRATEGIES:
+    s = cqrs.run(seed=SEED, rate=RATE, burst_factor=BURST_FACTOR, processing_ms=PROCESSING_MS,
+                 strategy=strategy).summary
+    rows.append({"strategy": strategy, "stale reads": f"{s['stale_reads']:.1%}",
+                 "read latency (s)": round(s["read_latency_mean_s"], 3),
+                 "write latency (s)": round(s["write_latency_mean_s"], 3),
+                 "projection lag (s)": round(s["lag_mean_s"], 3)})
+print(pd.DataFrame(rows).to_string(index=False))
+
+# %% [markdown]
+# * **none** — every own-write read is stale: the read comes before the projection catches up.
+# * **sync** — the projection runs inside the write: no lag and no stale read, but writes queue behind the
+#   projection and, during bursts, take longer.
+# * **wait-for-version** — the write returns its position; the read waits until the projection has passed it.
+#   Fresh, at the cost of read latency equal to the lag.
+# * **optimistic** — the client shows what it just did without asking the server. Instant and "fresh" for its
+#   own write, but other users' reads are as stale as with *none*, and the client must fix its view if the
+#   write later turns out to have failed.
+
+# %% [markdown]
+# ## 5. A projection crash and resume
+#
+# At `CRASH_AT` the projector crashes and restarts 2 s later. Its read models are durable; what matters is the
+# **checkpoint** — the position it resumes from. If the checkpoint is committed with every event (atomically with
+# the read model) it resumes exactly. If it is committed only every 50 events, the events since the last commit
+# are applied twice.
+
+# %%
+runs = {every: cqrs.run(seed=SEED, rate=RATE, burst_factor=BURST_FACTOR, processing_ms=PROCESSING_MS,
+                        crash_at=CRASH_AT, checkpoint_every=every) for every in (1, 50)}
+fig, ax = plt.subplots()
+for every, run in runs.items():
+    lag = run.frames["projected"]
+    lag = lag[lag["projection"] == "order_summaries"]
+    ax.plot(lag["appended_at"], lag["lag"], lw=0.8, label=f"checkpoint every {every}")
+ax.axvspan(CRASH_AT, CRASH_AT + 2, color="tab:gray", alpha=0.2, lw=0, label="projector down")
+ax.set(title="Lag through a projector crash", xlabel="appended at (s)", ylabel="lag (s)")
+ax.legend()
+plt.show()
+print(pd.DataFrame({f"checkpoint every {k}": {"events applied twice": r.summary["double_applied"],
+                                              "customer totals correct": r.summary["totals_correct"]}
+                    for k, r in runs.items()}).to_string())
+
+# %% [markdown]
+# The lag spike is the same: nothing is projected while the worker is down. The difference is correctness: with a
+# lagging checkpoint some events were applied twice. The order summaries do not care (applying "paid" twice leaves
+# "paid") but the customer totals count a payment twice — the fix is an atomic checkpoint or an idempotent
+# projection (track the last version applied per stream).
+
+# %% [markdown]
+# ## Exercise: freshness from lag
+#
+# Write `fresh_probability(lags, t)`: given the measured lags (seconds) of many events, the probability that a
+# read made *t* seconds after a write sees that write.
+
+# %%
+def fresh_probability(lags, t):
+    # Your code here.
+    return None
+
+
+print(check_fresh_probability(fresh_probability))
+
+# %% hidden
+def solution(lags, t):
+    return sum(lag <= t for lag in lags) / len(lags)
+
+
+print(check_fresh_probability(solution))
+
+# %% [markdown]
+# ## Summary
+#
+# | question | answer |
+# |---|---|
+# | how stale is the read side? | measure lag per event; read its distribution, not its mean |
+# | when is it worst? | during bursts, when the projector's utilisation passes 1 |
+# | how do I read my own write? | sync projection, wait for the version, or show it optimistically |
+# | how does a projection survive a crash? | commit the checkpoint with the read model |
