@@ -25,6 +25,7 @@ __all__ = [
     "draw_topology",
     "latency_cdf",
     "latency_histogram",
+    "sequence_diagram",
     "shade_faults",
     "timeseries",
     "use_style",
@@ -211,4 +212,49 @@ def delivery_over_time(
         labels={"sent": "sent", "delivered": "delivered"},
     )
     ax.set_ylim(bottom=0)
+    return ax
+
+
+def sequence_diagram(
+    frames: Mapping[str, pd.DataFrame],
+    nodes: list[str],
+    ax: Axes | None = None,
+    *,
+    prefix: str = "net",
+    until: float | None = None,
+    title: str = "Space-time diagram",
+) -> Axes:
+    """Draw messages between nodes: one vertical line per node, time flowing down.
+
+    Deliveries are arrows from (sender, sent time) to (receiver, arrival time); dropped
+    messages are dashed lines ending in a red cross halfway, labelled with the reason.
+    """
+    ax = _axes(ax)
+    x = {n: i for i, n in enumerate(nodes)}
+    sends = frames[f"{prefix}.sends"]
+    deliveries = frames[f"{prefix}.deliveries"]
+    drops = frames[f"{prefix}.drops"]
+    end = until if until is not None else float(max([*deliveries["time"], *sends["time"], 0.0]))
+    for i in x.values():
+        ax.plot([i, i], [0, end], color="lightgray", lw=2, zorder=0)
+    for r in deliveries.itertuples(index=False):
+        if r.src in x and r.dst in x and r.sent_at <= end:
+            color = "tab:orange" if r.copy else "tab:blue"
+            ax.annotate(
+                "",
+                xy=(x[r.dst], r.time),
+                xytext=(x[r.src], r.sent_at),
+                arrowprops={"arrowstyle": "->", "color": color, "lw": 1},
+            )
+    sent_at = sends.set_index("msg_id")["time"]
+    for r in drops.itertuples(index=False):
+        if r.src in x and r.dst in x and r.time <= end:
+            t0 = float(sent_at.get(r.msg_id, r.time))
+            mx, my = (x[r.src] + x[r.dst]) / 2, t0 + 0.5 * (max(r.time - t0, 0) or end * 0.02)
+            ax.plot([x[r.src], mx], [t0, my], ls="--", color="tab:red", lw=1)
+            ax.plot(mx, my, "x", color="tab:red", ms=7)
+    ax.set_xticks(range(len(nodes)), labels=nodes)
+    ax.set_ylim(end * 1.02, 0)
+    ax.set(title=title, ylabel="time (s) ↓", xlabel="node")
+    ax.grid(False)
     return ax

@@ -56,7 +56,8 @@ def make_params(
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     if isinstance(params, cls):
-        values = dataclasses.asdict(params)  # type: ignore[call-overload]
+        # Not asdict(): it would turn nested dataclasses (faults, say) into dicts.
+        values = {name: getattr(params, name) for name in names}
     elif isinstance(params, Mapping):
         values = dict(params)
     elif params is not None:

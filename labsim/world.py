@@ -66,7 +66,8 @@ class World:
         self.recorder = Recorder(record_level)
         self._streams: dict[str, random.Random] = {}
         self._counters: dict[str, int] = {}
-        self._token: contextvars.Token[World | None] | None = None
+        # A stack: ``with world:`` may nest inside ``world.run()`` (a process using it).
+        self._tokens: list[contextvars.Token[World | None]] = []
 
     def __repr__(self) -> str:
         return f"World(seed={self.seed}, now={self.now:g})"
@@ -131,10 +132,8 @@ class World:
         return self.recorder.frame(name)
 
     def __enter__(self) -> World:
-        self._token = _CURRENT.set(self)
+        self._tokens.append(_CURRENT.set(self))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._token is not None:
-            _CURRENT.reset(self._token)
-            self._token = None
+        _CURRENT.reset(self._tokens.pop())

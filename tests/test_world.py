@@ -110,3 +110,17 @@ def test_frames_are_tidy_dataframes_in_column_order():
     assert frame["value"].tolist() == [0, 1, 4]
     with pytest.raises(KeyError, match="recorded tables"):
         world.frame("missing")
+
+
+def test_with_world_nests_inside_run_without_leaking():
+    world = World()
+
+    def proc():
+        with world:
+            assert current_world() is world
+        assert current_world() is world  # still inside run()
+        yield world.timeout(1)
+
+    world.process(proc())
+    world.run()
+    assert current_world() is None

@@ -6,14 +6,19 @@ anomaly) and a one-line ``summary``.
 
 from labsim.checks.base import CheckResult
 from labsim.checks.convergence import check_convergence, check_lost_updates, time_to_converge
-from labsim.checks.delivery import check_delivery
+from labsim.checks.delivery import check_delivery, check_order
+from labsim.checks.effects import check_accounting, check_duplicate_effects, check_lost_messages
 from labsim.checks.log import check_log
 
 __all__ = [
     "CheckResult",
+    "check_accounting",
     "check_convergence",
     "check_delivery",
+    "check_duplicate_effects",
     "check_log",
+    "check_lost_messages",
     "check_lost_updates",
+    "check_order",
     "time_to_converge",
 ]

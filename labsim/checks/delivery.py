@@ -1,4 +1,4 @@
-"""Delivery checker: lost and duplicated messages between what was sent and what arrived."""
+"""Delivery checkers: lost, duplicated and reordered messages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 from labsim.checks.base import CheckResult
 from labsim.errors import ConfigError
 
-__all__ = ["check_delivery"]
+__all__ = ["check_delivery", "check_order"]
 
 
 def check_delivery(
@@ -53,3 +53,43 @@ def check_delivery(
         f"{len(lost)} lost, {len(dup)} duplicated, {len(unexpected)} unexpected"
     )
     return CheckResult("delivery", valid, anomalies, summary)
+
+
+def check_order(
+    received: pd.DataFrame,
+    *,
+    seq: str = "msg_id",
+    channel: tuple[str, ...] = ("src", "dst"),
+    time: str = "time",
+) -> CheckResult:
+    """FIFO per channel: within each (src, dst), messages must arrive in the order sent.
+
+    Args:
+        received: One row per arrival with the ``channel`` columns, ``seq`` (increasing in
+            send order, like the network's ``msg_id``) and ``time``.
+
+    Returns:
+        Anomalies: arrivals whose ``seq`` is lower than one already received on the channel
+        (a repeat of the same ``seq`` is a duplicate, not a reordering).
+    """
+    missing = {seq, time, *channel} - set(received.columns)
+    if missing:
+        raise ConfigError(
+            "received", list(received.columns), f"columns {sorted(missing)}", "check_order"
+        )
+    rows = []
+    ordered = received.sort_values(time, kind="stable")
+    for key, group in ordered.groupby(list(channel), sort=True):
+        highest = None
+        for t, s in zip(group[time], group[seq], strict=True):
+            if highest is not None and s < highest:
+                rows.append({"channel": key, "seq": s, "after": highest, "time": t})
+            highest = s if highest is None else max(highest, s)
+    anomalies = pd.DataFrame(rows, columns=["channel", "seq", "after", "time"])
+    return CheckResult(
+        "order",
+        anomalies.empty,
+        anomalies,
+        f"{len(received)} arrivals; {len(anomalies)} arrived before an earlier "
+        "message on their channel",
+    )

@@ -43,6 +43,7 @@ class NetworkParams:
         reorder: Let later messages overtake earlier ones on a link.
         partition_start: When the two halves of the network are cut apart (``None``: never).
         partition_end: When the partition heals.
+        extra_faults: More faults to apply (crashes, loss bursts, ...), as ``Fault`` objects.
     """
 
     nodes: int = 4
@@ -54,6 +55,7 @@ class NetworkParams:
     reorder: bool = False
     partition_start: float | None = 3.0
     partition_end: float | None = 6.0
+    extra_faults: tuple[Fault, ...] = ()
 
     def __post_init__(self) -> None:
         context = "network scenario"
@@ -86,21 +88,20 @@ class NetworkParams:
         return [f"n{i}" for i in range(1, self.nodes + 1)]
 
     def fault_plan(self) -> FaultPlan:
-        """The partition as a fault plan (first half of the nodes against the second)."""
-        if self.partition_start is None:
-            return FaultPlan(())
-        names = self.node_names
-        half = len(names) // 2
-        return FaultPlan(
-            (
+        """The partition (first half of the nodes against the second) and any extra faults."""
+        faults = list(self.extra_faults)
+        if self.partition_start is not None:
+            names = self.node_names
+            half = len(names) // 2
+            faults.append(
                 Fault(
                     self.partition_start,
                     "partition",
                     self.partition_end,
                     groups=(tuple(names[:half]), tuple(names[half:])),
-                ),
+                )
             )
-        )
+        return FaultPlan(tuple(faults))
 
 
 def _sender(
