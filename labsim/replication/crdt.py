@@ -37,6 +37,7 @@ __all__ = [
     "PNCounter",
     "TwoPSet",
     "VersionVector",
+    "canonical",
 ]
 
 T = TypeVar("T", bound="CRDT")
@@ -46,7 +47,7 @@ def _frozen_counts(
     counts: Mapping[Hashable, int] | Iterable[tuple[Hashable, int]],
 ) -> tuple[tuple[Hashable, int], ...]:
     items = counts.items() if isinstance(counts, Mapping) else counts
-    return tuple(sorted(((r, c) for r, c in items if c), key=lambda rc: repr(rc[0])))
+    return tuple(sorted(((r, c) for r, c in items if c), key=lambda rc: canonical(rc[0])))
 
 
 def _check_amount(amount: Any, context: str) -> int:
@@ -236,10 +237,26 @@ class TwoPSet(CRDT):
         return len(self.added) + len(self.removed)
 
 
+def canonical(value: Any) -> str:
+    """A text form of ``value`` that is the same in every process.
+
+    ``repr`` of a set depends on iteration order, which depends on string hashing, which
+    Python salts per process; sorting the elements' canonical forms removes that.
+    """
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(canonical(v) for v in value)) + "}"
+    if isinstance(value, dict):
+        items = sorted((canonical(k), canonical(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(canonical(v) for v in value) + ")"
+    return repr(value)
+
+
 def _lww_key(timestamp: Any, replica: Hashable, value: Any) -> tuple[Any, ...]:
-    # Ties on timestamp are broken by replica id, then by the value's repr, so merge stays
+    # Ties on timestamp are broken by replica id, then by the value, so merge stays
     # commutative even if two replicas share an id. An empty register sorts first.
-    return (timestamp is not None, timestamp, repr(replica), repr(value))
+    return (timestamp is not None, timestamp, canonical(replica), canonical(value))
 
 
 @dataclass(frozen=True, slots=True)

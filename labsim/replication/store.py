@@ -25,7 +25,14 @@ from typing import Any
 from labsim.errors import ConfigError, check_choice, check_int, check_positive
 from labsim.network import Network
 from labsim.replication.clocks import HybridClock
-from labsim.replication.crdt import CRDT, LWWRegister, MVRegister, ORSet, VersionVector
+from labsim.replication.crdt import (
+    CRDT,
+    LWWRegister,
+    MVRegister,
+    ORSet,
+    VersionVector,
+    canonical,
+)
 from labsim.world import World
 
 __all__ = ["POLICIES", "RESOLVERS", "ReplicatedStore"]
@@ -34,7 +41,7 @@ POLICIES = ("lww-physical", "lww-hlc", "version-vectors", "crdt")
 #: How a client merges siblings before writing (version-vectors policy).
 RESOLVERS = {
     "union": lambda siblings: frozenset().union(*siblings) if siblings else frozenset(),
-    "pick-one": lambda siblings: max(siblings, key=repr) if siblings else frozenset(),
+    "pick-one": lambda siblings: max(siblings, key=canonical) if siblings else frozenset(),
 }
 
 
