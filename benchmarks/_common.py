@@ -23,3 +23,15 @@ def emit(figures: dict[str, Any]) -> None:
     """Print the figures as one JSON line (floats rounded for reading)."""
     rounded = {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
     print(json.dumps(rounded, sort_keys=False))
+
+
+def rates_interleaved(runs: dict[str, Callable[[], int]], repeats: int = 3) -> dict[str, float]:
+    """Median rate of each run, measured in turns (A, B, A, B, ...) so that a slow patch of the
+    shared machine hits every contestant rather than one."""
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            handled = run()
+            samples[name].append(handled / (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in samples.items()}

@@ -20,7 +20,7 @@ import sys
 
 import ciw
 import simpy
-from _common import emit, rate
+from _common import emit, rate, rates_interleaved
 
 from labsim.scenarios.queueing import erlang_c_wait, mmc
 
@@ -109,12 +109,14 @@ def peak_rss_mb() -> float:
 
 
 def main() -> None:
-    rates = {
-        "labsim_rate": rate(run_labsim),
-        "simpy_rate": rate(run_simpy_resource),
-        "simpy_lean_rate": rate(run_simpy_lean),
-        "ciw_rate": rate(run_ciw, repeats=1 if MESSAGES > 50_000 else 3),
-    }
+    rates = rates_interleaved(
+        {
+            "labsim_rate": run_labsim,
+            "simpy_rate": run_simpy_resource,
+            "simpy_lean_rate": run_simpy_lean,
+        }
+    )
+    rates["ciw_rate"] = rate(run_ciw, repeats=1 if MESSAGES > 50_000 else 3)
     result = mmc(LAM, MU, C, MESSAGES, seed=1)
     emit(
         {

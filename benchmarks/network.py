@@ -14,7 +14,7 @@ import random
 import sys
 
 import simpy
-from _common import emit, rate
+from _common import emit, rates_interleaved
 
 from labsim import Exponential, Network, World, ms
 
@@ -75,9 +75,10 @@ def run_bare_simpy() -> int:
 
 
 def main() -> None:
-    bare = rate(run_bare_simpy)
-    full = rate(run_labsim)
-    summary = rate(lambda: run_labsim("summary"))
+    rates = rates_interleaved(
+        {"simpy": run_bare_simpy, "full": run_labsim, "summary": lambda: run_labsim("summary")}
+    )
+    bare, full, summary = rates["simpy"], rates["full"], rates["summary"]
     emit(
         {
             "benchmark": "network",

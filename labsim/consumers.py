@@ -211,6 +211,9 @@ class Worker:
         self.inbox = inbox
         self.on_effect = on_effect
         self._rng = world.rng(f"worker-{self.name}")
+        f = self.failures
+        # Skip the failure checks on the hot path when nothing can fail.
+        self._fallible = bool(f.transient or f.poison or f.outage or f.timeout is not None)
         self._attempts = world.table(
             "attempts", ("time", "worker", "msg_id", "attempt", "delivery", "outcome")
         ).add
@@ -224,6 +227,8 @@ class Worker:
 
     def _attempt_fails(self, msg: Message, duration: float) -> str | None:
         f = self.failures
+        if not self._fallible:
+            return None
         now = self.world.env.now
         if f.is_poison(msg):
             return "poison"
@@ -255,9 +260,8 @@ class Worker:
                     env.now, self.name, msg.msg_id, attempt, msg.delivery_count, failure or "ok"
                 )
                 if failure is None:
-                    alive = yield from self._succeed(channel, tag, msg)
-                    if not alive:
-                        return
+                    if not self._succeed(channel, tag, msg):
+                        return  # crashed between the effect and the ack
                     break
                 if self.mode != "in-place":
                     if self.ack_mode == "after":
@@ -271,20 +275,23 @@ class Worker:
                 if delay:
                     yield env.timeout(delay)
 
-    def _succeed(self, channel: Channel, tag: int, msg: Message) -> Generator[Any, Any, bool]:
-        env = self.world.env
-        duplicate = self.inbox is not None and self.inbox.seen(msg.msg_id, env.now)
-        if not duplicate:
-            self._effects(env.now, self.name, msg.msg_id, msg.delivery_count)
-            if self.inbox is not None:
-                self.inbox.remember(msg.msg_id, env.now)
+    def _succeed(self, channel: Channel, tag: int, msg: Message) -> bool:
+        """Apply the side effect (unless the inbox has seen it) and acknowledge.
+
+        Returns ``False`` when the worker crashed between the effect and the ack.
+        """
+        now = self.world.env.now
+        inbox = self.inbox
+        if inbox is None or not inbox.seen(msg.msg_id, now):
+            self._effects(now, self.name, msg.msg_id, msg.delivery_count)
+            if inbox is not None:
+                inbox.remember(msg.msg_id, now)
             if self.on_effect is not None:
                 self.on_effect(msg)
         crash = self.failures.crash_after_effect
         if crash and self._rng.random() < crash:
             # Crash between the side effect and the ack: the broker will redeliver.
             self.world.process(self._crash_and_restart())
-            yield env.timeout(0)
             return False
         if self.ack_mode == "after":
             channel.ack(tag)

@@ -22,29 +22,42 @@ __all__ = ["LEVELS", "Recorder", "Table"]
 LEVELS = ("off", "summary", "full")
 
 
+def _noop(*values: Any) -> None:
+    """``add`` of a table whose level is switched off."""
+
+
+def _make_add(data: tuple[list[Any], ...]) -> Any:
+    # One generated function per table: ``add(v0, v1, ...)`` appends each value to its column
+    # list with no loop, which is most of what recording costs on the hot path.
+    names = [f"v{i}" for i in range(len(data))]
+    params = ", ".join(names)
+    body = "; ".join(f"a{i}({v})" for i, v in enumerate(names)) or "pass"
+    defaults = ", ".join(f"a{i}=_a{i}" for i in range(len(data)))
+    namespace = {f"_a{i}": column.append for i, column in enumerate(data)}
+    exec(f"def add({params}{', *, ' if defaults else ''}{defaults}):\n    {body}\n", namespace)
+    return namespace["add"]
+
+
 class Table:
     """One table of rows stored column-wise.
 
     Args:
         name: Table name (the key in :meth:`Recorder.frames`).
         columns: Column names, in the order ``add`` takes values.
+        enabled: When ``False`` (level switched off), ``add`` does nothing.
+
+    ``table.add(v0, v1, ...)`` appends one row, values in the order of :attr:`columns`; a
+    wrong number of values raises ``TypeError``.
     """
 
-    __slots__ = ("_data", "columns", "enabled", "name")
+    __slots__ = ("_data", "add", "columns", "enabled", "name")
 
     def __init__(self, name: str, columns: Sequence[str], enabled: bool = True):
         self.name = name
         self.columns = tuple(columns)
         self.enabled = enabled
         self._data: tuple[list[Any], ...] = tuple([] for _ in self.columns)
-
-    def add(self, *values: Any) -> None:
-        """Append one row; values in the order of :attr:`columns`."""
-        if not self.enabled:
-            return
-        # zip(strict=True) raises ValueError when a row has the wrong number of values.
-        for column, value in zip(self._data, values, strict=True):
-            column.append(value)
+        self.add = _make_add(self._data) if enabled else _noop
 
     def __len__(self) -> int:
         return len(self._data[0]) if self._data else 0

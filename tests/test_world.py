@@ -92,8 +92,10 @@ def test_recorder_levels_and_frames():
 def test_table_rejects_rows_of_the_wrong_width_and_conflicting_columns():
     world = World()
     table = world.table("t", ("a", "b"))
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):
         table.add(1)
+    with pytest.raises(TypeError):
+        table.add(1, 2, 3)
     with pytest.raises(ConfigError, match="columns"):
         world.table("t", ("a", "c"))
     assert world.table("t", ("a", "b")) is table

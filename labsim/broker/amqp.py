@@ -92,7 +92,13 @@ class Message:
 
 
 class Channel:
-    """One consumer's subscription to a queue, with its prefetch window."""
+    """One consumer's subscription to a queue, with its prefetch window.
+
+    ``get()`` returns an event that fires with the next ``(tag, message)``. Deliveries are
+    handed straight to a waiting ``get`` (no intermediate store), which keeps the per-message
+    cost close to a bare SimPy model. A ``get`` must not be abandoned while pending (do not
+    race it against a timeout): the next delivery would go to it.
+    """
 
     def __init__(self, queue: Queue, consumer: str, prefetch: int, node: Node | None):
         self.queue = queue
@@ -100,7 +106,8 @@ class Channel:
         self.prefetch = check_int("prefetch", prefetch, 1, f"consumer {consumer}")
         self.node = node
         self.unacked: dict[int, Message] = {}
-        self.deliveries = simpy.Store(queue.world.env)
+        self.buffer: deque[tuple[int, Message]] = deque()  # delivered, not yet taken by get()
+        self._waiter: simpy.Event | None = None
         self.open = True
 
     @property
@@ -108,9 +115,22 @@ class Channel:
         """Deliveries this channel can still take."""
         return self.prefetch - len(self.unacked) if self.open else 0
 
-    def get(self) -> simpy.events.Event:
+    def get(self) -> simpy.Event:
         """Event giving the next ``(tag, message)`` delivered to this consumer."""
-        return self.deliveries.get()
+        event = self.queue.world.env.event()
+        if self.buffer:
+            event.succeed(self.buffer.popleft())
+        else:
+            self._waiter = event
+        return event
+
+    def _deliver(self, item: tuple[int, Message]) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.succeed(item)
+        else:
+            self.buffer.append(item)
 
     def ack(self, tag: int) -> None:
         """Acknowledge: the message is done."""
@@ -182,6 +202,7 @@ class Queue:
             "amqp", ("time", "queue", "msg_id", "event", "consumer", "delivery_count", "detail")
         ).add
         self._reaper: simpy.Process | None = None
+        self._expiring = 0  # ready messages with a TTL (skip the head scan when there are none)
 
     def __len__(self) -> int:
         """Ready messages (not delivered)."""
@@ -214,10 +235,14 @@ class Queue:
                 self._dead_letter(oldest, "maxlen")
         msg.published_at = now
         ttl = msg.expires_at if msg.expires_at is not None else self.message_ttl
-        msg.expires_at = now + ttl if ttl is not None else None
-        level = min(max(msg.priority, 0), len(self._ready) - 1)
-        self._ready[level].append(msg)
-        self._record(msg, "published")
+        if ttl is None:
+            msg.expires_at = None
+        else:
+            msg.expires_at = now + ttl
+            self._expiring += 1
+        ready = self._ready
+        ready[min(max(msg.priority, 0), len(ready) - 1) if len(ready) > 1 else 0].append(msg)
+        self._log(now, self.name, msg.msg_id, "published", None, 0, "")
         self._dispatch()
         if msg.expires_at is not None and self._reaper is None:
             self._reaper = self.world.process(self._reap())
@@ -226,7 +251,10 @@ class Queue:
     def _pop_head(self) -> Message | None:
         for level in reversed(self._ready):
             if level:
-                return level.popleft()
+                msg = level.popleft()
+                if msg.expires_at is not None:
+                    self._expiring -= 1
+                return msg
         return None
 
     def _peek_head(self) -> Message | None:
@@ -238,6 +266,8 @@ class Queue:
     def _requeue_head(self, msg: Message) -> None:
         level = min(max(msg.priority, 0), len(self._ready) - 1)
         self._ready[level].appendleft(msg)
+        if msg.expires_at is not None:
+            self._expiring += 1
 
     def _dead_letter(self, msg: Message, reason: str) -> None:
         self._record(msg, "dead-lettered", detail=reason)
@@ -296,18 +326,27 @@ class Queue:
             raise
 
     def _dispatch(self) -> None:
-        self._expire_head()
+        if self._expiring:
+            self._expire_head()
         channels = self.channels
         if not channels:
             return
+        ready = self._ready
+        single = ready[0] if len(ready) == 1 else None
+        log = self._log
+        now = self.world.env.now
         while True:
-            if self._peek_head() is None:
+            if single is not None:
+                if not single:
+                    return
+            elif self._peek_head() is None:
                 return
             n = len(channels)
+            start = self._next_channel
             for i in range(n):
-                channel = channels[(self._next_channel + i) % n]
-                if channel.free > 0:
-                    self._next_channel = (self._next_channel + i + 1) % n
+                channel = channels[(start + i) % n]
+                if channel.open and len(channel.unacked) < channel.prefetch:
+                    self._next_channel = (start + i + 1) % n
                     break
             else:
                 return  # every consumer's prefetch window is full
@@ -322,8 +361,8 @@ class Queue:
                 msg.redelivered = True
             tag = next(self._tags)
             channel.unacked[tag] = msg
-            self._record(msg, "delivered", channel.consumer)
-            channel.deliveries.put((tag, msg))
+            log(now, self.name, msg.msg_id, "delivered", channel.consumer, msg.delivery_count, "")
+            channel._deliver((tag, msg))
 
     def _settle(self, channel: Channel, tag: int, outcome: str) -> None:
         msg = channel.unacked.pop(tag, None)
@@ -332,7 +371,15 @@ class Queue:
                 "tag", tag, f"an unacknowledged delivery tag of {channel.consumer}", self.name
             )
         if outcome == "ack":
-            self._record(msg, "acked", channel.consumer)
+            self._log(
+                self.world.env.now,
+                self.name,
+                msg.msg_id,
+                "acked",
+                channel.consumer,
+                msg.delivery_count,
+                "",
+            )
         elif outcome == "requeue":
             self._record(msg, "requeued", channel.consumer)
             self._requeue_head(msg)
@@ -347,9 +394,8 @@ class Queue:
             msg = channel.unacked.pop(tag)
             self._record(msg, "requeued", channel.consumer, "channel closed")
             self._requeue_head(msg)
-        channel.deliveries.items.clear()
-        for request in list(channel.deliveries.get_queue):
-            request.cancel()
+        channel.buffer.clear()
+        channel._waiter = None  # the consumer's process was interrupted: forget its get()
         self.channels.remove(channel)
         self._dispatch()
 

@@ -1,0 +1,157 @@
+"""Workers, retry policies, the inbox, delivery semantics under chaos, and their checkers."""
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labsim import ConfigError, World
+from labsim.checks import (
+    check_accounting,
+    check_duplicate_effects,
+    check_lost_messages,
+    check_order,
+)
+from labsim.consumers import FailureModel, Inbox, RetryPolicy
+from labsim.scenarios import delivery, retries
+
+
+def test_retry_policy_delays():
+    rng = World(1).rng("r")
+    assert RetryPolicy("none").delay(1, rng) is None
+    assert RetryPolicy("immediate", max_attempts=3).delay(2, rng) == 0.0
+    assert RetryPolicy("immediate", max_attempts=3).delay(3, rng) is None
+    assert RetryPolicy("fixed", base_delay=0.5, jitter="none").delay(4, rng) == 0.5
+    exp = RetryPolicy("exponential", base_delay=0.1, max_delay=1.0, jitter="none", max_attempts=10)
+    assert [exp.delay(a, rng) for a in (1, 2, 3, 4, 5, 6)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    full = RetryPolicy("exponential", base_delay=1.0, jitter="full", max_attempts=10)
+    equal = RetryPolicy("exponential", base_delay=1.0, jitter="equal", max_attempts=10)
+    samples = [full.delay(3, rng) for _ in range(500)]
+    assert min(samples) >= 0 and max(samples) <= 4.0 and 1.5 < sum(samples) / 500 < 2.5
+    samples = [equal.delay(3, rng) for _ in range(500)]
+    assert min(samples) >= 2.0 and max(samples) <= 4.0
+
+
+@pytest.mark.parametrize(
+    "make, parameter",
+    [
+        (lambda: RetryPolicy("forever"), "kind"),
+        (lambda: RetryPolicy(jitter="some"), "jitter"),
+        (lambda: RetryPolicy(max_attempts=0), "max_attempts"),
+        (lambda: RetryPolicy(base_delay=-1), "base_delay"),
+        (lambda: FailureModel(transient=2), "transient"),
+        (lambda: FailureModel(outage=(5, 1)), "outage"),
+        (lambda: Inbox(retention=-1), "retention"),
+        (lambda: delivery.run("exactly-once"), "semantics"),
+        (lambda: delivery.run("at-least-once", 0, 0), "messages"),
+    ],
+)
+def test_bad_settings(make, parameter):
+    with pytest.raises(ConfigError) as info:
+        make()
+    assert info.value.parameter == parameter
+
+
+def test_inbox_forgets_after_its_retention_window():
+    inbox = Inbox(retention=10)
+    inbox.remember("m", 0.0)
+    assert inbox.seen("m", 5.0)
+    assert not inbox.seen("m", 10.5)
+    forever = Inbox()
+    forever.remember("m", 0.0)
+    assert forever.seen("m", 1e9)
+
+
+def test_each_semantics_shows_its_characteristic_failure():
+    most = delivery.run("at-most-once", 0, 500).summary
+    least = delivery.run("at-least-once", 0, 500).summary
+    inbox = delivery.run("at-least-once+inbox", 0, 500).summary
+    assert most["lost"] > 0 and most["duplicate_effects"] == 0
+    assert least["lost"] == 0 and least["duplicate_effects"] > 0
+    assert inbox["lost"] == 0 and inbox["duplicate_effects"] == 0
+    assert least["vanished"] == inbox["vanished"] == 0
+
+
+def test_same_chaos_plan_for_every_semantics():
+    plans = {s: delivery.run(s, 4, 200).frames["chaos"] for s in delivery.SEMANTICS}
+    first = plans["at-most-once"]
+    for plan in plans.values():
+        pd.testing.assert_frame_equal(plan, first)
+
+
+def test_an_expired_dedupe_window_lets_a_late_duplicate_through():
+    table = retries.late_duplicate(retention=10.0, delays=[5.0, 30.0])
+    assert table["effects"].tolist() == [1, 2]
+
+
+def test_poison_loop_blocks_the_queue_until_a_delivery_limit_dead_letters_it():
+    stuck = retries.poison_loop(None)["summary"]
+    assert stuck["others_processed"] == 0 and stuck["poison_deliveries"] > 50
+    freed = retries.poison_loop(3)["summary"]
+    assert freed["poison_deliveries"] == 3 and freed["dead_lettered"] == 1
+    assert freed["others_processed"] == 19
+
+
+def test_jitter_flattens_a_retry_storm():
+    none = retries.retry_storm("none")["summary"]
+    full = retries.retry_storm("full")["summary"]
+    assert full["peak_per_50ms"] < 0.7 * none["peak_per_50ms"]
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    intensity=st.floats(0.3, 3.0),
+    loss=st.floats(0.0, 0.5),
+    crash_after_effect=st.floats(0.0, 0.05),
+)
+def test_random_fault_plans_never_break_the_promises(seed, intensity, loss, crash_after_effect):
+    args = {
+        "chaos_intensity": intensity,
+        "loss": loss,
+        "crash_after_effect": crash_after_effect,
+        "messages": 120,
+    }
+    least = delivery.run("at-least-once", seed, **args).summary
+    assert least["lost"] == 0 and least["vanished"] == 0
+    inbox = delivery.run("at-least-once+inbox", seed, **args).summary
+    assert inbox["lost"] == 0 and inbox["duplicate_effects"] == 0
+    assert inbox["processed"] == 120
+
+
+# -- checkers ---------------------------------------------------------------------------------
+def effects(ids):
+    return pd.DataFrame({"msg_id": ids})
+
+
+def test_duplicate_effects_checker():
+    assert check_duplicate_effects(effects([1, 2, 3])).valid
+    result = check_duplicate_effects(effects([1, 2, 2, 2, 3]))
+    assert not result.valid
+    assert result.anomalies.to_dict("records") == [{"msg_id": 2, "effects": 3}]
+
+
+def test_lost_messages_checker_counts_dead_letters_as_accounted_for():
+    assert not check_lost_messages([1, 2, 3], effects([1])).valid
+    result = check_lost_messages([1, 2, 3], effects([1]), dead_lettered=[2])
+    assert result.anomalies["msg_id"].tolist() == [3]
+    assert check_lost_messages([1, 2], effects([1, 2])).valid
+
+
+def test_accounting_checker_finds_vanished_messages():
+    ok = check_accounting([1, 2, 3, 4], effects([1]), dead_lettered=[2], in_flight=[3, 4])
+    assert ok.valid and "1 processed + 1 dead-lettered + 2 in flight + 0 vanished" in ok.summary
+    bad = check_accounting([1, 2, 3, 4], effects([1]), dead_lettered=[2], in_flight=[3])
+    assert not bad.valid and bad.anomalies["msg_id"].tolist() == [4]
+
+
+def test_order_checker_reports_reordering_not_duplicates():
+    arrivals = pd.DataFrame(
+        {"src": ["a"] * 4, "dst": ["b"] * 4, "msg_id": [1, 2, 2, 3], "time": [0.1, 0.2, 0.3, 0.4]}
+    )
+    assert check_order(arrivals).valid
+    swapped = arrivals.assign(msg_id=[1, 3, 2, 4])
+    result = check_order(swapped)
+    assert not result.valid and result.anomalies["seq"].tolist() == [2]
+    with pytest.raises(ConfigError, match="src"):
+        check_order(arrivals.drop(columns="src"))
