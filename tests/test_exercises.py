@@ -1,7 +1,15 @@
+import itertools
+
 import pytest
 
 from labsim import ConfigError
-from labsim.exercises import check_delivered_fraction
+from labsim.broker import murmur2
+from labsim.exercises import (
+    check_consumers_needed,
+    check_delivered_fraction,
+    check_idle_consumers,
+    check_partition_function,
+)
 from labsim.exercises.tour import expected_delivered_fraction
 from labsim.scenarios import network
 
@@ -40,14 +48,6 @@ def test_model_answer_agrees_with_the_simulation():
 def test_model_needs_an_even_node_count():
     with pytest.raises(ConfigError, match="nodes"):
         expected_delivered_fraction(0.1, 0.1, nodes=5)
-
-
-from labsim.broker import murmur2  # noqa: E402
-from labsim.exercises import (  # noqa: E402
-    check_consumers_needed,
-    check_idle_consumers,
-    check_partition_function,
-)
 
 
 def test_partition_function_exercise():
@@ -116,4 +116,32 @@ def test_fresh_probability_exercise():
     assert (
         "<="
         in check_fresh_probability(lambda lags, t: sum(x < t for x in lags) / len(lags)).message
+    )
+
+
+def test_backoff_exercise():
+    from labsim.exercises import check_backoff
+
+    assert check_backoff(lambda a, b, c: min(c, b * 2 ** (a - 1))).passed
+    assert "off by one" in check_backoff(lambda a, b, c: min(c, b * 2**a)).message
+    assert "cap" in check_backoff(lambda a, b, c: b * 2 ** (a - 1)).message
+
+
+def test_reordered_count_exercise():
+    from labsim.exercises import check_reordered_count
+
+    def right(seqs):
+        best, n = None, 0
+        for s in seqs:
+            if best is not None and s < best:
+                n += 1
+            best = s if best is None else max(best, s)
+        return n
+
+    assert check_reordered_count(right).passed
+    assert (
+        "highest"
+        in check_reordered_count(
+            lambda seqs: sum(b < a for a, b in itertools.pairwise(seqs))
+        ).message
     )

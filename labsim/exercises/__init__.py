@@ -11,12 +11,14 @@ from labsim.exercises.brokers import (
     check_idle_consumers,
     check_partition_function,
 )
+from labsim.exercises.delivery import check_backoff, check_reordered_count
 from labsim.exercises.eventsourcing import check_balance_fold, check_fresh_probability
 from labsim.exercises.replication import check_gcounter_merge
 from labsim.exercises.tour import check_delivered_fraction
 
 __all__ = [
     "ExerciseResult",
+    "check_backoff",
     "check_balance_fold",
     "check_consumers_needed",
     "check_delivered_fraction",
@@ -24,4 +26,5 @@ __all__ = [
     "check_gcounter_merge",
     "check_idle_consumers",
     "check_partition_function",
+    "check_reordered_count",
 ]

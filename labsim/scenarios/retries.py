@@ -117,7 +117,7 @@ def poison_loop(
     orders = amqp[amqp["queue"] == "orders"]
     delivered = orders[orders["event"] == "delivered"]
     summary = {
-        "delivery_limit": delivery_limit,
+        "delivery_limit": "none" if delivery_limit is None else delivery_limit,
         "poison_deliveries": int((delivered["msg_id"] == "poison").sum()),
         "others_processed": int(
             ((orders["event"] == "acked") & (orders["msg_id"] != "poison")).sum()

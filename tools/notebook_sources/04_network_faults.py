@@ -1,0 +1,151 @@
+# %% [markdown]
+# # 04 · Network faults and the checkers that catch them
+#
+# **Learning objectives.** After this notebook you can:
+#
+# 1. name what each network fault does to messages — latency, loss, duplication, reordering, partitions,
+#    crashes;
+# 2. use a **checker** (a pure function of the recorded frames) to detect each anomaly, and read its report;
+# 3. read a **space-time diagram** of a small run.
+#
+# Every experiment is the tour's 4-node network with one fault switched on. The checkers are the same ones the
+# lab's tests use — and each has a test where it *must* find the anomaly.
+
+# %% tags=["parameters"]
+SEED = 8  # seed of every run
+RATE = 30.0  # messages per second per node
+DURATION = 6.0  # seconds of sending
+LOSS = 0.1  # loss probability in the loss experiment
+DUPLICATE = 0.1  # duplication probability in the duplication experiment
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from labsim import Fault, plots
+from labsim.checks import check_delivery, check_order
+from labsim.exercises import check_reordered_count
+from labsim.scenarios import network
+
+plots.use_style()
+base = dict(rate=RATE, duration=DURATION, partition_start=None, partition_end=None)
+
+# %% [markdown]
+# ## 1. Latency and a slow link
+#
+# From t = 2 s to t = 4 s every link of node `n1` is 20 times slower. **Predict:** does anything get lost?
+
+# %%
+slow = network.run(base, seed=SEED,
+                   extra_faults=(Fault(2.0, "slow-link", 4.0, nodes=("n1",), value=20.0),))
+d = slow.frames["net.deliveries"]
+fig, ax = plt.subplots()
+ax.plot(d["sent_at"], (d["time"] - d["sent_at"]) * 1000, ".", ms=2)
+plots.shade_faults(ax, slow.frames["faults"], end=DURATION)
+ax.set(title="Latency of each message", xlabel="sent at (s)", ylabel="latency (ms)", yscale="log")
+ax.legend(fontsize=8)
+plt.show()
+print(check_delivery(slow.frames["net.sends"], d))
+
+# %% [markdown]
+# A slow link loses nothing — the delivery checker is happy — but latency jumps by an order of magnitude for
+# messages to or from `n1`. Timeouts set for the normal case would now fire, and retries would start.
+
+# %% [markdown]
+# ## 2. Loss and duplication
+#
+# The **delivery checker** compares what was sent with what arrived, by message id.
+
+# %%
+lossy = network.run(base, seed=SEED, loss=LOSS)
+dup = network.run(base, seed=SEED, duplicate=DUPLICATE)
+for name, run in (("loss", lossy), ("duplication", dup)):
+    result = check_delivery(run.frames["net.sends"], run.frames["net.deliveries"])
+    print(f"{name:12}", result)
+    print(result.anomalies.head(3).to_string(index=False))
+    print()
+
+# %% [markdown]
+# ## 3. Reordering
+#
+# By default links are FIFO. With `reorder=True` each message takes its own random delay, so a later message can
+# overtake an earlier one. The **order checker** looks, per sender → receiver channel, for a message arriving
+# after one sent later.
+
+# %%
+for reorder in (False, True):
+    run = network.run(base, seed=SEED, reorder=reorder)
+    print(f"reorder={reorder!s:5}", check_order(run.frames["net.deliveries"]))
+
+# %% [markdown]
+# ## 4. A partition and a crash
+#
+# Both drop messages, for different reasons, and the network records why.
+
+# %%
+faulty = network.run(base, seed=SEED, partition_start=1.0, partition_end=2.5,
+                     extra_faults=(Fault(3.5, "crash", 5.0, nodes=("n3",)),))
+plots.delivery_over_time(faulty, title="Delivery with a partition, then a crash of n3")
+plt.show()
+print(faulty.frames["net.drops"]["reason"].value_counts().to_string())
+print(check_delivery(faulty.frames["net.sends"], faulty.frames["net.deliveries"]))
+
+# %% [markdown]
+# During the partition two thirds of the traffic crosses the cut and is dropped (`partition`). While `n3` is
+# down, messages *to* it are dropped on arrival (`receiver-down`) and it sends nothing — its sender process was
+# interrupted and, in this scenario, is not restarted: the send rate stays lower after 3.5 s.
+
+# %% [markdown]
+# ## 5. A space-time diagram
+#
+# Four nodes, a handful of messages, with loss, duplication and reordering on. Time runs down; each arrow is a
+# delivery (orange: a duplicate copy); red crosses are drops.
+
+# %%
+small = network.run(dict(nodes=4, rate=3.0, duration=2.0, partition_start=None, partition_end=None,
+                         loss=0.15, duplicate=0.15, reorder=True, latency_ms=150.0), seed=SEED)
+fig, ax = plt.subplots(figsize=(7, 6))
+plots.sequence_diagram(small.frames, ["n1", "n2", "n3", "n4"], ax, until=2.5)
+plt.show()
+summary = pd.DataFrame({
+    "checker": ["delivery", "order"],
+    "result": [str(check_delivery(small.frames["net.sends"], small.frames["net.deliveries"])),
+               str(check_order(small.frames["net.deliveries"]))],
+})
+print(summary.to_string(index=False))
+
+# %% [markdown]
+# ## What catches what
+#
+# | fault | symptom | checker |
+# |---|---|---|
+# | latency, slow link | late messages, timeouts | latency percentiles (no loss) |
+# | loss, partition, crash | messages never arrive | `check_delivery` → *lost* |
+# | duplication | a message arrives twice | `check_delivery` → *duplicated* |
+# | reordering | later message first | `check_order` |
+
+# %% [markdown]
+# ## Exercise: count reordered arrivals
+#
+# Write `reordered(seqs)`: given the sequence numbers of one channel's messages *in arrival order*, count the
+# arrivals that came after a message sent later (a repeated number is a duplicate, not a reordering).
+
+# %%
+def reordered(seqs):
+    # Your code here.
+    return None
+
+
+print(check_reordered_count(reordered))
+
+# %% hidden
+def solution(seqs):
+    highest, count = None, 0
+    for s in seqs:
+        if highest is not None and s < highest:
+            count += 1
+        highest = s if highest is None else max(highest, s)
+    return count
+
+
+print(check_reordered_count(solution))
