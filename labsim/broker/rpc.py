@@ -7,7 +7,7 @@ on the network show up as slow or failed requests, as they would in a real clien
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
@@ -57,6 +57,7 @@ class Endpoint:
         self.node: Node = network.node(node)
         self._pending: dict[int, simpy.Event] = {}
         self._corr = 0
+        self._server: Callable[[Request], Any] | None = None
         self.node.process(self._dispatch())
         self.node.on_restart(self._restart)
 
@@ -81,6 +82,12 @@ class Endpoint:
                 waiter = self._pending.pop(msg.corr, None)
                 if waiter is not None and not waiter.triggered:
                     waiter.succeed(msg.payload)
+            elif isinstance(msg, Request) and self._server is not None:
+                self._server(msg)
+
+    def serve(self, handler: Callable[[Request], Any]) -> None:
+        """Hand every incoming :class:`Request` to ``handler`` (a node both calls and serves)."""
+        self._server = handler
 
     def call(self, dst: str, kind: str, payload: Any, timeout: float) -> Generator[Any, Any, Any]:
         """Send a request and wait: returns the response payload, or ``None`` on timeout.

@@ -9,10 +9,12 @@ from labsim.checks.convergence import check_convergence, check_lost_updates, tim
 from labsim.checks.delivery import check_delivery, check_order
 from labsim.checks.effects import check_accounting, check_duplicate_effects, check_lost_messages
 from labsim.checks.log import check_log
+from labsim.checks.sagas import check_conservation, check_sagas, classify_sagas
 
 __all__ = [
     "CheckResult",
     "check_accounting",
+    "check_conservation",
     "check_convergence",
     "check_delivery",
     "check_duplicate_effects",
@@ -20,5 +22,7 @@ __all__ = [
     "check_lost_messages",
     "check_lost_updates",
     "check_order",
+    "check_sagas",
+    "classify_sagas",
     "time_to_converge",
 ]
