@@ -25,6 +25,7 @@ __all__ = [
     "draw_topology",
     "latency_cdf",
     "latency_histogram",
+    "saga_timeline",
     "sequence_diagram",
     "shade_faults",
     "timeseries",
@@ -257,4 +258,50 @@ def sequence_diagram(
     ax.set_ylim(end * 1.02, 0)
     ax.set(title=title, ylabel="time (s) ↓", xlabel="node")
     ax.grid(False)
+    return ax
+
+
+def saga_timeline(
+    frames: Mapping[str, pd.DataFrame],
+    saga: str,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+) -> Axes:
+    """One saga across the services: a lane per participant, a marker per handled command
+    (green ok, red failed, hollow: a duplicate the idempotency key absorbed), the
+    orchestrator's logged decisions on the top lane."""
+    ax = _axes(ax)
+    lanes = ["orchestrator", "order", "inventory", "payment", "shipping"]
+    y = {name: len(lanes) - 1 - i for i, name in enumerate(lanes)}
+    steps = frames["saga_steps"]
+    mine = steps[steps["saga"] == saga]
+    for r in mine.itertuples(index=False):
+        color = "tab:green" if r.outcome == "ok" else "tab:red"
+        ax.plot(r.time, y[r.service], "o", color=color, mfc="white" if r.duplicate else color, ms=8)
+        ax.annotate(
+            f"{r.command}",
+            (r.time, y[r.service]),
+            textcoords="offset points",
+            xytext=(0, 7),
+            ha="center",
+            fontsize=7,
+        )
+    log = frames.get("sagas")
+    if log is not None and len(log):
+        decisions = log[log["saga"] == saga]
+        ax.plot(
+            decisions["time"],
+            [y["orchestrator"]] * len(decisions),
+            "s",
+            color="tab:blue",
+            ms=6,
+            label="decision logged by the orchestrator",
+        )
+    ax.plot([], [], "o", color="tab:green", label="command done")
+    ax.plot([], [], "o", color="tab:red", label="command failed")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+    ax.set_yticks(list(y.values()), labels=list(y))
+    ax.set(title=title or f"Saga {saga}", xlabel="time (s)")
+    ax.margins(x=0.08, y=0.2)
     return ax

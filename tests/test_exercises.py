@@ -145,3 +145,25 @@ def test_reordered_count_exercise():
             lambda seqs: sum(b < a for a, b in itertools.pairwise(seqs))
         ).message
     )
+
+
+def test_compensation_plan_exercise():
+    from labsim.exercises import check_compensation_plan
+
+    def right(steps, failed):
+        return [s.compensation for s in reversed(steps[:failed]) if s.compensation]
+
+    assert check_compensation_plan(right).passed
+    assert (
+        "reverse"
+        in check_compensation_plan(
+            lambda steps, failed: [s.compensation for s in steps[:failed] if s.compensation]
+        ).message
+    )
+
+
+def test_zombies_and_ghosts_exercise():
+    from labsim.exercises import check_zombies_and_ghosts
+
+    assert check_zombies_and_ghosts(lambda c, p: (c - p, p - c)).passed
+    assert "swapped" in check_zombies_and_ghosts(lambda c, p: (p - c, c - p)).message

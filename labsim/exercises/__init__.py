@@ -14,12 +14,14 @@ from labsim.exercises.brokers import (
 from labsim.exercises.delivery import check_backoff, check_reordered_count
 from labsim.exercises.eventsourcing import check_balance_fold, check_fresh_probability
 from labsim.exercises.replication import check_gcounter_merge
+from labsim.exercises.sagas import check_compensation_plan, check_zombies_and_ghosts
 from labsim.exercises.tour import check_delivered_fraction
 
 __all__ = [
     "ExerciseResult",
     "check_backoff",
     "check_balance_fold",
+    "check_compensation_plan",
     "check_consumers_needed",
     "check_delivered_fraction",
     "check_fresh_probability",
@@ -27,4 +29,5 @@ __all__ = [
     "check_idle_consumers",
     "check_partition_function",
     "check_reordered_count",
+    "check_zombies_and_ghosts",
 ]

@@ -1,0 +1,158 @@
+"""Sagas (orchestration and choreography) and the transactional outbox."""
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labsim import ConfigError
+from labsim.checks import check_conservation, check_sagas
+from labsim.outbox import DESIGNS
+from labsim.sagas import SagaDefinition, Step
+from labsim.scenarios import outbox, sagas
+
+
+@pytest.mark.parametrize("style", sagas.STYLES)
+def test_without_faults_every_saga_commits_or_compensates(style):
+    r = sagas.run(style, 1, 60, 0.0)
+    s = r.summary
+    assert s["half_done"] == 0 and s["conserved"]
+    assert s["committed"] > 0 and s["compensated"] > 0  # stock runs out, cards get declined
+
+
+@pytest.mark.parametrize("style", sagas.STYLES)
+def test_crashes_at_every_step_still_end_all_or_nothing(style):
+    # crash_rate=1: every service and the orchestrator crash at each message they handle (at
+    # a random point before or after the change) until the fault phase ends.
+    r = sagas.run(style, 2, 30, 1.0, quiet=60.0)
+    assert r.summary["half_done"] == 0, r.frames["outcomes"].query("outcome == 'half-done'")
+    assert r.summary["conserved"]
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    style=st.sampled_from(sagas.STYLES), seed=st.integers(0, 1000), crash_rate=st.floats(0.0, 0.6)
+)
+def test_random_crash_rates_never_leave_half_done_sagas(style, seed, crash_rate):
+    s = sagas.run(style, seed, 40, crash_rate).summary
+    assert s["half_done"] == 0 and s["conserved"]
+
+
+def test_without_the_saga_log_a_crashed_orchestrator_leaves_sagas_half_done():
+    s = sagas.run("orchestration", 1, 80, 0.05, recovery=False).summary
+    assert s["half_done"] > 0 and not s["conserved"]
+
+
+def test_without_a_durable_outbox_choreography_loses_events_and_stalls():
+    s = sagas.run("choreography", 1, 80, 0.05, durable_outbox=False).summary
+    assert s["half_done"] > 0
+
+
+def test_saga_checker_reports_half_done_sagas():
+    outcomes = pd.DataFrame(
+        [
+            {
+                "saga": "ok",
+                "order_status": "approved",
+                "reserved": True,
+                "charged": True,
+                "refunded": False,
+                "shipped": True,
+            },
+            {
+                "saga": "undone",
+                "order_status": "cancelled",
+                "reserved": False,
+                "charged": True,
+                "refunded": True,
+                "shipped": False,
+            },
+            {
+                "saga": "stuck",
+                "order_status": "pending",
+                "reserved": True,
+                "charged": False,
+                "refunded": False,
+                "shipped": False,
+            },
+        ]
+    )
+    result = check_sagas(outcomes)
+    assert not result.valid
+    assert result.anomalies["saga"].tolist() == ["stuck"]
+    assert "1 committed, 1 compensated, 1 half done" in result.summary
+    assert check_sagas(outcomes.iloc[:2]).valid
+
+
+def test_conservation_checker():
+    assert check_conservation(10, 6, 4, 50.0, 50.0).valid
+    bad = check_conservation(10, 6, 3, 60.0, 50.0)
+    assert not bad.valid and set(bad.anomalies["quantity"]) == {"stock", "money"}
+
+
+def test_isolation_anomalies_and_countermeasures():
+    results = {c: sagas.isolation(c, 1)["summary"] for c in sagas.COUNTERMEASURES}
+    assert results["none"]["lost_updates"] > 0 and results["none"]["oversold"] > 0
+    for c in ("reread", "commutative", "semantic-lock"):
+        assert results[c]["lost_updates"] == 0 and results[c]["oversold"] == 0
+    assert results["semantic-lock"]["dirty_reads"] == 0
+    assert results["commutative"]["dirty_reads"] + results["reread"]["dirty_reads"] > 0
+    assert results["semantic-lock"]["latency_mean_s"] > results["commutative"]["latency_mean_s"]
+
+
+@pytest.mark.parametrize(
+    "make, parameter",
+    [
+        (lambda: SagaDefinition("empty", ()), "steps"),
+        (lambda: Step("pay", "payment", "charge"), "compensation"),
+        (lambda: Step("pay", "payment", "charge", "refund", timeout=-1), "timeout"),
+        (lambda: Step("x", "s", "a", kind="maybe"), "kind"),
+        (
+            lambda: SagaDefinition(
+                "order", (Step("p", "s", "a", kind="retriable"), Step("c", "s", "a", "u"))
+            ),
+            "steps",
+        ),
+        (lambda: sagas.run("orchestration", 0, 10, 1.5), "crash_rate"),
+        (lambda: sagas.run("ballet"), "style"),
+        (lambda: outbox.run("two-phase"), "design"),
+    ],
+)
+def test_bad_saga_input(make, parameter):
+    with pytest.raises(ConfigError) as info:
+        make()
+    assert info.value.parameter == parameter
+
+
+def test_pivot_and_retriable_steps_need_no_compensation():
+    definition = SagaDefinition(
+        "order",
+        (
+            Step("reserve", "inventory", "reserve", "release"),
+            Step("charge", "payment", "charge", kind="pivot"),
+            Step("ship", "shipping", "schedule", kind="retriable"),
+        ),
+    )
+    assert definition.pivot_index == 1
+
+
+# -- outbox ----------------------------------------------------------------------------------
+def test_dual_write_makes_zombies_and_ghosts_outbox_and_cdc_do_not():
+    dual = outbox.run("dual-write", 0, 300).summary
+    assert dual["zombie"] > 0 and dual["ghost"] > 0
+    for design in ("outbox", "cdc"):
+        s = outbox.run(design, 0, 300).summary
+        assert s["zombie"] == 0 and s["ghost"] == 0
+        assert s["duplicates"] > 0  # at-least-once relay: consumers must dedupe
+
+
+def test_retries_do_not_fix_dual_writes():
+    s = outbox.run("dual-write", 0, 300, publish_retries=5).summary
+    assert s["zombie"] > 0  # a crash after the commit forgets what was left to publish
+
+
+def test_without_faults_every_design_publishes_every_order_once():
+    for design in DESIGNS:
+        s = outbox.run(design, 1, 100, crash_rate=0.0, loss=0.0).summary
+        assert s["zombie"] == s["ghost"] == s["duplicates"] == 0
+        assert s["committed"] == s["published"] == 100
