@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +21,18 @@ import pandas as pd
 from labsim.broker.queue import WorkQueue
 from labsim.dists import Exponential
 from labsim.errors import ConfigError, ConfigWarning, check_int, check_positive
+from labsim.result import Result, make_params
 from labsim.world import World
 
 __all__ = [
     "MMCResult",
+    "QueueingParams",
     "erlang_c",
     "erlang_c_wait",
+    "figures",
     "little_law",
     "mmc",
+    "run",
     "utilisation",
 ]
 
@@ -192,3 +196,40 @@ def little_law(processed: pd.DataFrame, lengths: pd.DataFrame) -> dict[str, floa
         "lambda_W": lam * w,
         "relative_error": abs(big_l - lam * w) / (lam * w) if w > 0 else float("nan"),
     }
+
+
+@dataclass(frozen=True)
+class QueueingParams:
+    """Parameters of the M/M/c scenario (see :func:`mmc`)."""
+
+    arrival_rate: float = 8.0
+    service_rate: float = 1.0
+    consumers: int = 10
+    messages: int = 10_000
+
+    def __post_init__(self) -> None:
+        check_positive("arrival_rate", self.arrival_rate, "queueing scenario")
+        check_positive("service_rate", self.service_rate, "queueing scenario")
+        check_int("consumers", self.consumers, 1, "queueing scenario")
+        check_int("messages", self.messages, 10, "queueing scenario")
+
+
+def run(
+    params: QueueingParams | Mapping[str, Any] | None = None, seed: int = 0, **overrides: Any
+) -> Result:
+    """:func:`mmc` as a scenario: ``run({"arrival_rate": 9}, seed=3)``.
+
+    Summary: ``wait_mean``, ``erlang_c_wait``, ``utilisation``, ``sojourn_mean``,
+    ``little_relative_error``.
+    """
+    p = make_params(QueueingParams, params, overrides)
+    r = mmc(p.arrival_rate, p.service_rate, p.consumers, p.messages, seed)
+    law = little_law(r.frames["queue.processed"], r.frames["queue.length"])
+    summary = {k: v for k, v in r.summary.items() if k != "messages"}
+    summary["little_relative_error"] = law["relative_error"]
+    return Result("queueing", p, seed, summary, r.frames)
+
+
+def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """``run(params, seed).summary`` for sweeps."""
+    return run(dict(params), seed).summary
