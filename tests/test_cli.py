@@ -29,8 +29,9 @@ def test_every_registered_scenario_has_run_figures_and_a_params_class():
 
 def test_run_writes_a_summary_row(tmp_path, capsys):
     out = tmp_path / "run.csv"
-    code = main(["run", "network", "-p", "loss=0.2", "-p", "duration=2", "--seed", "4",
-                 "--out", str(out)])
+    code = main(
+        ["run", "network", "-p", "loss=0.2", "-p", "duration=2", "--seed", "4", "--out", str(out)]
+    )
     assert code == 0
     row = pd.read_csv(out).iloc[0]
     assert row["loss"] == 0.2 and row["seed"] == 4 and 0.6 < row["delivered_fraction"] < 0.95
@@ -45,8 +46,21 @@ def test_run_a_named_parameter_file(tmp_path, monkeypatch, capsys):
 
 def test_sweep_with_grid_and_seed_range(tmp_path):
     out = tmp_path / "sweep.csv"
-    code = main(["sweep", "network", "--grid", "loss=0,0.3", "-p", "duration=1",
-                 "--seeds", "1-3", "--out", str(out), "-q"])
+    code = main(
+        [
+            "sweep",
+            "network",
+            "--grid",
+            "loss=0,0.3",
+            "-p",
+            "duration=1",
+            "--seeds",
+            "1-3",
+            "--out",
+            str(out),
+            "-q",
+        ]
+    )
     assert code == 0
     frame = pd.read_csv(out)
     assert len(frame) == 6 and sorted(frame["seed"].unique()) == [1, 2, 3]
@@ -76,11 +90,21 @@ def test_console_script_is_installed():
 
 def test_capstone_scorecard_grades_designs():
     naive = capstone.run(seed=2)
-    good = capstone.run(dict(partitions=8, consumers=8, strategy="cooperative-sticky",
-                             commit="after", semantics="at-least-once+inbox",
-                             publishing="outbox", saga_log=True,
-                             read_strategy="wait-for-version", checkpoint_every=1,
-                             session_timeout=1.0), seed=2)
+    good = capstone.run(
+        dict(
+            partitions=8,
+            consumers=8,
+            strategy="cooperative-sticky",
+            commit="after",
+            semantics="at-least-once+inbox",
+            publishing="outbox",
+            saga_log=True,
+            read_strategy="wait-for-version",
+            checkpoint_every=1,
+            session_timeout=1.0,
+        ),
+        seed=2,
+    )
     assert naive.summary["targets_met"] < good.summary["targets_met"] == len(capstone.TARGETS)
     text = capstone.scorecard(good)
     assert "Score: 6 / 6" in text and "FAIL" in capstone.scorecard(naive)

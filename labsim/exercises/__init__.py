@@ -13,11 +13,23 @@ from labsim.exercises.brokers import (
 )
 from labsim.exercises.delivery import check_backoff, check_reordered_count
 from labsim.exercises.eventsourcing import check_balance_fold, check_fresh_probability
+from labsim.exercises.more import (
+    QUIZZES,
+    check_lww_winner,
+    check_moved_partitions,
+    check_pending_events,
+    check_pubsub_counts,
+    check_quiz,
+    check_sends_needed,
+    check_upcaster,
+    check_utilisation,
+)
 from labsim.exercises.replication import check_gcounter_merge
 from labsim.exercises.sagas import check_compensation_plan, check_zombies_and_ghosts
 from labsim.exercises.tour import check_delivered_fraction
 
 __all__ = [
+    "QUIZZES",
     "ExerciseResult",
     "check_backoff",
     "check_balance_fold",
@@ -27,7 +39,15 @@ __all__ = [
     "check_fresh_probability",
     "check_gcounter_merge",
     "check_idle_consumers",
+    "check_lww_winner",
+    "check_moved_partitions",
     "check_partition_function",
+    "check_pending_events",
+    "check_pubsub_counts",
+    "check_quiz",
     "check_reordered_count",
+    "check_sends_needed",
+    "check_upcaster",
+    "check_utilisation",
     "check_zombies_and_ghosts",
 ]

@@ -27,7 +27,7 @@ SWEEP_SEEDS = 3  # seeds per loss probability
 import matplotlib.pyplot as plt
 
 from labsim import Fault, FaultPlan, World, chaos, plots
-from labsim.exercises import check_delivered_fraction
+from labsim.exercises import check_delivered_fraction, check_sends_needed
 from labsim.scenarios import network
 from labsim.sweep import sweep
 
@@ -251,3 +251,27 @@ print(f"prediction for this notebook's run: {solution(0.0, share):.3f}, "
 # | many runs → one table | `labsim.sweep.sweep` |
 #
 # **Next:** `01_events_and_brokers.ipynb` — the event envelope, queues versus pub/sub, partitions and keys.
+
+# %% [markdown]
+# ## Exercise 2: send it more than once
+#
+# Each copy of a message is lost independently with probability `loss`. Write `sends_needed(loss, confidence)`:
+# the fewest copies to send so that at least one arrives with probability `confidence`.
+
+# %%
+def sends_needed(loss, confidence):
+    # Your code here.
+    return None
+
+
+print(check_sends_needed(sends_needed))
+
+# %% hidden
+import math
+
+
+def solution_sends(loss, confidence):
+    return math.ceil(math.log(1 - confidence) / math.log(loss))
+
+
+print(check_sends_needed(solution_sends))

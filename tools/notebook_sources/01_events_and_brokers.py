@@ -25,7 +25,7 @@ import networkx as nx
 
 from labsim import Event, World, causal_graph, plots
 from labsim.broker import kafka_partition
-from labsim.exercises import check_partition_function
+from labsim.exercises import check_partition_function, check_pubsub_counts
 from labsim.scenarios import brokers
 
 plots.use_style()
@@ -184,6 +184,48 @@ def solution(key, n):
 
 
 print(check_partition_function(solution))
+
+# %% [markdown]
+# ## Try it: a slider
+#
+# Change the hot key's share of the traffic and watch the records per partition (section 4 used the default).
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import FloatSlider, interact
+
+
+def show_hot_key(hot_share=HOT_SHARE):
+    counts = brokers.hot_key(hot_share=hot_share, partitions=PARTITIONS, seed=SEED)["per_partition"]
+    colors = ["tab:red" if h else "tab:blue" for h in counts["holds hot key"]]
+    _, ax = plt.subplots(figsize=(6, 3))
+    ax.bar(counts["partition"], counts["records"], color=colors)
+    ax.set(title=f"Records per partition, hot share {hot_share:.0%}", xlabel="partition", ylabel="records")
+    plt.show()
+
+
+_ = interact(show_hot_key, hot_share=FloatSlider(value=HOT_SHARE, min=0.0, max=0.9, step=0.1))
+
+# %% [markdown]
+# ## Exercise 2: queue or pub/sub?
+#
+# Write `received(messages, consumers, setup)`: records received in total by all consumers, when `setup` is
+# `"one group"` (all consumers in one group) or `"group per consumer"`.
+
+# %%
+def received(messages, consumers, setup):
+    # Your code here.
+    return None
+
+
+print(check_pubsub_counts(received))
+
+# %% hidden
+def solution_received(messages, consumers, setup):
+    return messages if setup == "one group" else messages * consumers
+
+
+print(check_pubsub_counts(solution_received))
 
 # %% [markdown]
 # ## Summary

@@ -24,7 +24,7 @@ import pandas as pd
 
 from labsim import plots
 from labsim.broker import ASSIGNORS, assign
-from labsim.exercises import check_idle_consumers
+from labsim.exercises import check_idle_consumers, check_moved_partitions
 from labsim.scenarios import groups
 
 plots.use_style()
@@ -186,6 +186,53 @@ def solution(partitions, consumers):
 
 
 print(check_idle_consumers(solution))
+
+# %% [markdown]
+# ## Try it: a slider
+#
+# Shorten the session timeout and watch the lag spike after the crash (section 2 used `SESSION_TIMEOUT`).
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import Dropdown, FloatSlider, interact
+
+
+def show_crash(session_timeout=SESSION_TIMEOUT, strategy="sticky"):
+    run = groups.run(seed=SEED, strategy=strategy, session_timeout=session_timeout,
+                     heartbeat_interval=session_timeout / 6, crash_at=CRASH_AT)
+    total = run.frames["lag"].groupby("time")["lag"].sum()
+    _, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(total.index, total.to_numpy())
+    ax.axvline(CRASH_AT, color="tab:red", ls="--", lw=1)
+    ax.set(title=f"{strategy}, session timeout {session_timeout:.1f} s: max lag {run.summary['max_lag']}",
+           xlabel="time (s)", ylabel="records behind")
+    plt.show()
+
+
+_ = interact(show_crash, session_timeout=FloatSlider(value=SESSION_TIMEOUT, min=0.5, max=10, step=0.5),
+             strategy=Dropdown(options=list(ASSIGNORS), value="sticky"))
+
+# %% [markdown]
+# ## Exercise 2: how many partitions moved?
+#
+# Write `moved(before, after)`: given two assignments (member → list of `(topic, partition)`), count the
+# partitions whose owner changed. Partitions that did not exist before do not count.
+
+# %%
+def moved(before, after):
+    # Your code here.
+    return None
+
+
+print(check_moved_partitions(moved))
+
+# %% hidden
+def solution_moved(before, after):
+    owner = {tp: m for m, tps in before.items() for tp in tps}
+    return sum(1 for m, tps in after.items() for tp in tps if tp in owner and owner[tp] != m)
+
+
+print(check_moved_partitions(solution_moved))
 
 # %% [markdown]
 # ## Summary

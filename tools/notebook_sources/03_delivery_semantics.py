@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from labsim import plots
-from labsim.exercises import check_backoff
+from labsim.exercises import check_backoff, check_quiz
 from labsim.metrics import rate_over_time
 from labsim.scenarios import delivery, retries
 
@@ -152,6 +152,49 @@ def solution(attempt, base, cap):
 
 
 print(check_backoff(solution))
+
+# %% [markdown]
+# ## Try it: sliders
+#
+# Pick a semantics and turn up the crash-after-effect probability (section 1 used the defaults).
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import Dropdown, FloatSlider, interact
+
+
+def show_semantics(semantics="at-least-once", crash_after_effect=0.01, loss=0.1):
+    s = delivery.run(semantics, SEED, MESSAGES, crash_after_effect=crash_after_effect, loss=loss).summary
+    _, ax = plt.subplots(figsize=(5, 3))
+    ax.bar(["lost", "duplicate effects"], [s["lost"], s["duplicate_effects"]], color=["tab:red", "tab:orange"])
+    ax.set(title=semantics, ylabel="orders")
+    plt.show()
+
+
+_ = interact(show_semantics, semantics=Dropdown(options=list(delivery.SEMANTICS)),
+             crash_after_effect=FloatSlider(value=0.01, min=0, max=0.1, step=0.01),
+             loss=FloatSlider(value=0.1, min=0, max=0.5, step=0.05))
+
+# %% [markdown]
+# ## Exercise 2: which semantics saves you?
+#
+# For each failure, name the weakest semantics that still gives the right outcome: `"at-most-once"`,
+# `"at-least-once"` or `"at-least-once+inbox"`.
+
+# %%
+answers = {
+    "a worker crashes after charging the card, before acking": "",
+    "the producer's publish is lost on the network": "",
+    "a worker crashes in the middle of processing, before charging": "",
+}
+print(check_quiz("semantics", answers))
+
+# %% hidden
+print(check_quiz("semantics", {
+    "a worker crashes after charging the card, before acking": "at-least-once+inbox",
+    "the producer's publish is lost on the network": "at-least-once",
+    "a worker crashes in the middle of processing, before charging": "at-least-once",
+}))
 
 # %% [markdown]
 # ## Summary

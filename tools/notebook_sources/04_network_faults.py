@@ -24,7 +24,7 @@ import pandas as pd
 
 from labsim import Fault, plots
 from labsim.checks import check_delivery, check_order
-from labsim.exercises import check_reordered_count
+from labsim.exercises import check_quiz, check_reordered_count
 from labsim.scenarios import network
 
 plots.use_style()
@@ -149,3 +149,36 @@ def solution(seqs):
 
 
 print(check_reordered_count(solution))
+
+# %% [markdown]
+# ## Try it: sliders
+#
+# Change loss and duplication, switch reordering on, and read the checkers' verdicts.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import Checkbox, FloatSlider, interact
+
+
+def show_checks(loss=0.0, duplicate=0.0, reorder=False):
+    run = network.run(base, seed=SEED, loss=loss, duplicate=duplicate, reorder=reorder)
+    print(check_delivery(run.frames["net.sends"], run.frames["net.deliveries"]))
+    print(check_order(run.frames["net.deliveries"]))
+
+
+_ = interact(show_checks, loss=FloatSlider(value=0.0, min=0, max=0.5, step=0.05),
+             duplicate=FloatSlider(value=0.0, min=0, max=0.5, step=0.05), reorder=Checkbox(value=False))
+
+# %% [markdown]
+# ## Exercise 2: which checker?
+#
+# For each symptom, name the checker that reports it: `"check_delivery"` or `"check_order"`.
+
+# %%
+answers = {"a message never arrives": "", "a message arrives twice": "", "a later message arrives first": ""}
+print(check_quiz("checkers", answers))
+
+# %% hidden
+print(check_quiz("checkers", {"a message never arrives": "check_delivery",
+                              "a message arrives twice": "check_delivery",
+                              "a later message arrives first": "check_order"}))

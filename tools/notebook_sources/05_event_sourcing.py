@@ -35,7 +35,7 @@ from labsim.eventsourcing import (
     Upcasters,
     append_with_retry,
 )
-from labsim.exercises import check_balance_fold
+from labsim.exercises import check_balance_fold, check_upcaster
 
 plots.use_style()
 
@@ -234,6 +234,43 @@ def solution(events):
 
 
 print(check_balance_fold(solution))
+
+# %% [markdown]
+# ## Try it: a slider
+#
+# How many events does a load replay, for a snapshot interval of your choice?
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import IntSlider, interact
+
+
+def show_snapshots(snapshot_every=100):
+    print(f"snapshot every {snapshot_every}: a load replays {replayed_per_load(snapshot_every)} of {HISTORY} events")
+
+
+_ = interact(show_snapshots, snapshot_every=IntSlider(value=100, min=5, max=1000, step=5))
+
+# %% [markdown]
+# ## Exercise 2: an upcaster
+#
+# Version 1 of `money.deposited` had no currency; version 2 adds `"currency": "EUR"` for old events. Write
+# `upcast_v1_to_v2(data)` returning the v2 data. (Stored events are immutable: do not modify `data`.)
+
+# %%
+def upcast_v1_to_v2(data):
+    # Your code here.
+    return None
+
+
+print(check_upcaster(upcast_v1_to_v2))
+
+# %% hidden
+def solution_upcast(data):
+    return {**data, "currency": "EUR"}
+
+
+print(check_upcaster(solution_upcast))
 
 # %% [markdown]
 # ## Summary

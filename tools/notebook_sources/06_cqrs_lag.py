@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from labsim import plots
-from labsim.exercises import check_fresh_probability
+from labsim.exercises import check_fresh_probability, check_pending_events
 from labsim.scenarios import cqrs
 from labsim.sweep import sweep
 
@@ -166,6 +166,50 @@ def solution(lags, t):
 
 
 print(check_fresh_probability(solution))
+
+# %% [markdown]
+# ## Try it: sliders
+#
+# Change the load and the projection's speed; watch the lag through the bursts.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import FloatSlider, interact
+
+
+def show_lag(rate=RATE, processing_ms=PROCESSING_MS):
+    run = cqrs.run(seed=SEED, rate=rate, burst_factor=BURST_FACTOR, processing_ms=processing_ms)
+    lag = run.frames["projected"].query("projection == 'order_summaries'")
+    _, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(lag["appended_at"], lag["lag"], lw=0.8)
+    ax.set(title=f"rate {rate:g}/s, {processing_ms:g} ms per event: p99 lag {run.summary['lag_p99_s']:.2f} s",
+           xlabel="appended at (s)", ylabel="lag (s)")
+    plt.show()
+
+
+_ = interact(show_lag, rate=FloatSlider(value=RATE, min=5, max=100, step=5),
+             processing_ms=FloatSlider(value=PROCESSING_MS, min=1, max=20, step=1))
+
+# %% [markdown]
+# ## Exercise 2: events in flight
+#
+# Events are appended at `event_rate` per second and each becomes visible after `mean_lag` seconds on average.
+# Write `in_flight(event_rate, mean_lag)`: how many events are appended but not yet visible, on average?
+
+# %%
+def in_flight(event_rate, mean_lag):
+    # Your code here.
+    return None
+
+
+print(check_pending_events(in_flight))
+
+# %% hidden
+def solution_in_flight(event_rate, mean_lag):
+    return event_rate * mean_lag  # Little's law
+
+
+print(check_pending_events(solution_in_flight))
 
 # %% [markdown]
 # ## Summary

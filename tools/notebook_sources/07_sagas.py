@@ -21,7 +21,7 @@ import networkx as nx
 import pandas as pd
 
 from labsim import causal_graph, plots
-from labsim.exercises import check_compensation_plan
+from labsim.exercises import check_compensation_plan, check_quiz
 from labsim.sagas import ORDER_SAGA
 from labsim.scenarios import sagas
 
@@ -175,3 +175,38 @@ def solution(steps, failed_index):
 
 
 print(check_compensation_plan(solution))
+
+# %% [markdown]
+# ## Try it: sliders
+#
+# Raise the crash rate and switch the saga log off and on.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import Checkbox, Dropdown, FloatSlider, interact
+
+
+def show_sagas(style="orchestration", crash_rate=CRASH_RATE, recovery=True):
+    s = sagas.run(style, SEED, SAGAS, crash_rate, recovery=recovery).summary
+    _, ax = plt.subplots(figsize=(6, 3))
+    ax.bar(["committed", "compensated", "half done"], [s["committed"], s["compensated"], s["half_done"]],
+           color=["tab:green", "tab:blue", "tab:red"])
+    ax.set(title=f"{style}, crash rate {crash_rate:.2f}", ylabel="sagas")
+    plt.show()
+
+
+_ = interact(show_sagas, style=Dropdown(options=list(sagas.STYLES)),
+             crash_rate=FloatSlider(value=CRASH_RATE, min=0, max=0.5, step=0.05), recovery=Checkbox(value=True))
+
+# %% [markdown]
+# ## Exercise 2: step kinds
+#
+# Classify each step as `"compensatable"`, `"pivot"` or `"retriable"`.
+
+# %%
+answers = {"reserve stock": "", "charge the card": "", "send the confirmation email": ""}
+print(check_quiz("step kinds", answers))
+
+# %% hidden
+print(check_quiz("step kinds", {"reserve stock": "compensatable", "charge the card": "pivot",
+                                "send the confirmation email": "retriable"}))

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from labsim import plots
-from labsim.exercises import check_zombies_and_ghosts
+from labsim.exercises import check_quiz, check_zombies_and_ghosts
 from labsim.outbox import DESIGNS
 from labsim.scenarios import outbox
 
@@ -119,3 +119,45 @@ def solution(committed, published):
 
 
 print(check_zombies_and_ghosts(solution))
+
+# %% [markdown]
+# ## Try it: sliders
+#
+# Pick a design and a crash rate.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import Dropdown, FloatSlider, interact
+
+
+def show_design(design="dual-write", crash_rate=CRASH_RATE):
+    s = outbox.run(design, SEED, ORDERS, crash_rate=crash_rate, loss=LOSS).summary
+    _, ax = plt.subplots(figsize=(5, 3))
+    ax.bar(["zombie", "ghost", "duplicates"], [s["zombie"], s["ghost"], s["duplicates"]],
+           color=["tab:purple", "tab:gray", "tab:orange"])
+    ax.set(title=f"{design}, crash rate {crash_rate:.2f}", ylabel="orders")
+    plt.show()
+
+
+_ = interact(show_design, design=Dropdown(options=list(DESIGNS)),
+             crash_rate=FloatSlider(value=CRASH_RATE, min=0, max=0.3, step=0.01))
+
+# %% [markdown]
+# ## Exercise 2: name the anomaly
+#
+# For each story, answer `"zombie"`, `"ghost"` or `"duplicate"`.
+
+# %%
+answers = {
+    "crash after commit, before publish": "",
+    "publish arrives, the service thinks it failed and undoes the order": "",
+    "outbox relay crashes after publishing, before marking sent": "",
+}
+print(check_quiz("publishing", answers))
+
+# %% hidden
+print(check_quiz("publishing", {
+    "crash after commit, before publish": "zombie",
+    "publish arrives, the service thinks it failed and undoes the order": "ghost",
+    "outbox relay crashes after publishing, before marking sent": "duplicate",
+}))

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from labsim import plots
-from labsim.exercises import check_gcounter_merge
+from labsim.exercises import check_gcounter_merge, check_lww_winner
 from labsim.replication import LWWRegister, ORSet, PNCounter, TwoPSet
 from labsim.scenarios import conflicts
 from labsim.sweep import sweep
@@ -188,6 +188,46 @@ def solution(a, b):
 
 
 print(check_gcounter_merge(solution))
+
+# %% [markdown]
+# ## Try it: sliders
+#
+# Pick a policy and a skew; count the lost writes.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import Dropdown, FloatSlider, interact
+
+
+def show_policy(policy="lww-physical", skew=1.0):
+    s = conflicts.run(seed=SEED, policy=policy, skew=skew, writes=WRITES).summary
+    print(f"{policy}, skew {skew:g} s: {s['lost_updates']} of {WRITES} additions lost, "
+          f"{s['max_siblings']} siblings at most, metadata {s['metadata_size']}")
+
+
+_ = interact(show_policy, policy=Dropdown(options=["lww-physical", "lww-hlc", "version-vectors", "crdt"]),
+             skew=FloatSlider(value=1.0, min=0, max=5, step=0.25))
+
+# %% [markdown]
+# ## Exercise 2: who wins under last-write-wins?
+#
+# Write `lww(writes)`: given writes `(value, timestamp, replica)` in the order they *arrived*, return the value
+# LWW keeps. Ties on timestamp go to the greater replica id.
+
+# %%
+def lww(writes):
+    # Your code here.
+    return None
+
+
+print(check_lww_winner(lww))
+
+# %% hidden
+def solution_lww(writes):
+    return max(writes, key=lambda w: (w[1], w[2]))[0]
+
+
+print(check_lww_winner(solution_lww))
 
 # %% [markdown]
 # ## Summary

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from labsim import ConfigWarning, plots
-from labsim.exercises import check_consumers_needed
+from labsim.exercises import check_consumers_needed, check_utilisation
 from labsim.scenarios import scaling
 from labsim.scenarios.queueing import erlang_c_wait, little_law, mmc
 
@@ -172,6 +172,43 @@ def solution(arrival_rate, service_rate, max_utilisation):
 
 
 print(check_consumers_needed(solution))
+
+# %% [markdown]
+# ## Try it: a slider
+#
+# Move the arrival rate and compare the simulated wait with Erlang C.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+from ipywidgets import FloatSlider, interact
+
+
+def show_point(arrival_rate=3.0):
+    r = mmc(arrival_rate, SERVICE_RATE, POOL, messages=4000, seed=SEED)
+    print(f"ρ = {r.utilisation:.2f}: simulated wait {r.wait_mean:.3f} s, Erlang C {r.erlang_c_wait:.3f} s")
+
+
+_ = interact(show_point, arrival_rate=FloatSlider(value=3.0, min=0.5, max=3.9, step=0.1))
+
+# %% [markdown]
+# ## Exercise 2: utilisation
+#
+# Write `utilisation(arrival_rate, service_rate, consumers)`.
+
+# %%
+def utilisation(arrival_rate, service_rate, consumers):
+    # Your code here.
+    return None
+
+
+print(check_utilisation(utilisation))
+
+# %% hidden
+def solution_utilisation(arrival_rate, service_rate, consumers):
+    return arrival_rate / (consumers * service_rate)
+
+
+print(check_utilisation(solution_utilisation))
 
 # %% [markdown]
 # ## Summary
