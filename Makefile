@@ -11,12 +11,15 @@ PYTEST_ARGS ?=
 # JupyterLab refuses to run as root unless told to (CI and many containers run as root).
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test lint format bench constraints install clean help
+.PHONY: lab test test-browser html wheelhouse lint format bench constraints install clean help
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (LAB_ARGS='--no-browser --port 8888 --ip 127.0.0.1')"
 	@echo "make test   lint + all tests + notebooks under strict nbval"
 	@echo "make bench  run the benchmarks (prints JSON lines)"
+	@echo "make html   export the notebooks to build/html/ (handouts with an index)"
+	@echo "make test-browser  run the tour in JupyterLab in headless Chromium (needs /usr/bin/chromium)"
+	@echo "make wheelhouse    download every wheel into wheelhouse/ for rooms without internet"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "labsim needs Python >= 3.10, found " + sys.version.split()[0]'
@@ -24,7 +27,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[lab,test,browser]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -45,6 +48,18 @@ test: lint
 	LABSIM_PROGRESS=0 $(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
 
+# Runs the tour notebook in JupyterLab in Debian's chromium (apt-get install chromium).
+test-browser: $(STAMP)
+	$(BIN)/python tools/browser_check.py
+
+html: $(STAMP)
+	$(BIN)/python tools/build_handouts.py
+
+# Every wheel labsim needs, for `pip install --no-index --find-links wheelhouse labsim[lab]`.
+wheelhouse: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet -c constraints.txt -w wheelhouse '.[lab,test]'
+	@echo "wheelhouse/ holds $$(ls wheelhouse | wc -l) wheels"
+
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
@@ -52,7 +67,7 @@ bench: $(STAMP)
 constraints:
 	rm -rf /tmp/labsim-pin && $(PYTHON) -m venv /tmp/labsim-pin
 	/tmp/labsim-pin/bin/python -m pip install --quiet --upgrade pip
-	/tmp/labsim-pin/bin/python -m pip install --quiet -e '.[lab,test]'
+	/tmp/labsim-pin/bin/python -m pip install --quiet -e '.[lab,test,browser]'
 	( echo "# Versions 'make' installs; regenerate with 'make constraints' after a deliberate upgrade."; \
 	  echo "# Stored notebook outputs are compared under nbval, so these pins keep them stable."; \
 	  /tmp/labsim-pin/bin/python -m pip freeze --exclude-editable | grep -v '^labsim' | sort -f ) > constraints.txt
