@@ -155,3 +155,53 @@ def test_order_checker_reports_reordering_not_duplicates():
     assert not result.valid and result.anomalies["seq"].tolist() == [2]
     with pytest.raises(ConfigError, match="src"):
         check_order(arrivals.drop(columns="src"))
+
+
+def test_delayed_retry_queue_brings_a_failed_message_back_after_its_ttl():
+    from labsim import Network, World
+    from labsim.broker.amqp import Message, MessageBroker
+
+    world = World(1)
+    network = Network(world, ["w", "x"])
+    broker = MessageBroker(world)
+    work = broker.declare_queue("work")
+    # The retry queue has no consumer: its TTL expires messages back into "work".
+    retry = broker.declare_queue("work.retry", message_ttl=2.0, dead_letter="work")
+    work.dead_letter = retry
+    node = network.node("w")
+    attempts = []
+
+    def flaky(msg):
+        attempts.append(world.now)
+
+    from labsim.consumers import FailureModel, Worker
+
+    Worker(world, lambda: work.subscribe("w", 1, node), node, processing=0.01,
+           failures=FailureModel(outage=(0.0, 1.0)), mode="dead-letter", on_effect=flaky)
+    work.publish(Message("m1"))
+    world.run(until=10)
+    tries = world.frame("attempts")
+    assert tries["outcome"].tolist() == ["downstream-down", "ok"]
+    assert tries["time"].iloc[1] == pytest.approx(2.02, abs=0.01)  # back after the 2 s TTL
+    assert len(attempts) == 1
+
+
+def test_processing_timeout_counts_as_a_failure():
+    from labsim import Network, World
+    from labsim.broker.amqp import Message, MessageBroker
+    from labsim.consumers import FailureModel, RetryPolicy, Worker
+
+    world = World(2)
+    network = Network(world, ["w", "x"])
+    broker = MessageBroker(world)
+    broker.declare_queue("dlq")
+    q = broker.declare_queue("q", dead_letter="dlq")
+    node = network.node("w")
+    Worker(world, lambda: q.subscribe("w", 1, node), node, processing=0.5,
+           failures=FailureModel(timeout=0.1), retry=RetryPolicy("fixed", 0.1, jitter="none",
+                                                                 max_attempts=3))
+    q.publish(Message("slow"))
+    world.run(until=5)
+    outcomes = world.frame("attempts")["outcome"].tolist()
+    assert outcomes == ["timeout", "timeout", "timeout"]
+    assert len(broker.queue("dlq")) == 1

@@ -154,6 +154,29 @@ for before, after in [(6, 7), (6, 8), (6, 12)]:
 print("customer-42:", kafka_partition("customer-42", 6), "→", kafka_partition("customer-42", 8))
 
 # %% [markdown]
+# ## 6. Retention and log compaction
+#
+# A topic is a log, not a queue: records stay after they are read, until **retention** removes old ones (by age or
+# size). A **compacted** topic keeps only the latest record per key — the current state of each key — and drops a
+# key entirely once its latest record is a *tombstone* (value `None`) older than `delete_retention`. Offsets never
+# change: compaction leaves gaps.
+
+# %%
+from labsim.broker import Topic, TopicConfig
+
+prices = Topic("prices", TopicConfig(partitions=1, compacted=True, delete_retention=5.0))
+log = prices.partitions[0]
+for t, (key, value) in enumerate([("apple", 1.0), ("pear", 2.0), ("apple", 1.1), ("plum", 3.0),
+                                  ("pear", None), ("apple", 1.2)]):
+    log.append(key, value, float(t))
+print("before compaction:", [(r.offset, r.key, r.value) for r in log.records])
+prices.apply_retention(now=6.0)
+print("after compaction: ", [(r.offset, r.key, r.value) for r in log.records])
+prices.apply_retention(now=20.0)  # the tombstone for pear is now older than delete_retention
+print("later:            ", [(r.offset, r.key, r.value) for r in log.records])
+print("end offset stays", log.end_offset)
+
+# %% [markdown]
 # ## Exercise: implement Kafka's keyed partitioner
 #
 # Using only `labsim.broker.murmur2` (which returns Java's signed 32-bit hash), write `partition_for(key, n)`
@@ -237,5 +260,6 @@ print(check_pubsub_counts(solution_received))
 # | keys | same key → same partition → order kept for that key only |
 # | hot key | one partition, one consumer, all the lag |
 # | growing a topic | most keys move; order across the change is lost |
+# | retention, compaction | old records go; a compacted topic keeps the latest value per key |
 #
 # **Next:** `02_consumer_groups.ipynb` — assignors, rebalances and commits.

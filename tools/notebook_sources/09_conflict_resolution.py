@@ -151,6 +151,18 @@ print(ttc.round(2).to_string())
 # price of more messages per round.
 
 # %% [markdown]
+# And versus the partition's length: the longer r1 is cut off, the more the two sides diverge — but the time to
+# converge *after the heal* hardly changes, because state-based gossip ships the whole state in one round.
+
+# %%
+grid = {"policy": ["crdt"], "replicas": [5], "gossip_interval": [0.25], "writes": [40], "write_gap": [0.25],
+        "partition_start": [2.0], "partition_end": [4.0, 8.0, 12.0, 20.0]}
+lengths = sweep(conflicts.figures, grid, seeds=range(SEEDS))
+by_length = lengths.assign(partition_s=lengths["partition_end"] - 2.0).groupby("partition_s")[
+    "time_to_converge_s"].mean()
+print(by_length.round(2).to_string())
+
+# %% [markdown]
 # ## 6. The policies side by side
 
 # %%
