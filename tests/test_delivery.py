@@ -176,8 +176,15 @@ def test_delayed_retry_queue_brings_a_failed_message_back_after_its_ttl():
 
     from labsim.consumers import FailureModel, Worker
 
-    Worker(world, lambda: work.subscribe("w", 1, node), node, processing=0.01,
-           failures=FailureModel(outage=(0.0, 1.0)), mode="dead-letter", on_effect=flaky)
+    Worker(
+        world,
+        lambda: work.subscribe("w", 1, node),
+        node,
+        processing=0.01,
+        failures=FailureModel(outage=(0.0, 1.0)),
+        mode="dead-letter",
+        on_effect=flaky,
+    )
     work.publish(Message("m1"))
     world.run(until=10)
     tries = world.frame("attempts")
@@ -197,9 +204,14 @@ def test_processing_timeout_counts_as_a_failure():
     broker.declare_queue("dlq")
     q = broker.declare_queue("q", dead_letter="dlq")
     node = network.node("w")
-    Worker(world, lambda: q.subscribe("w", 1, node), node, processing=0.5,
-           failures=FailureModel(timeout=0.1), retry=RetryPolicy("fixed", 0.1, jitter="none",
-                                                                 max_attempts=3))
+    Worker(
+        world,
+        lambda: q.subscribe("w", 1, node),
+        node,
+        processing=0.5,
+        failures=FailureModel(timeout=0.1),
+        retry=RetryPolicy("fixed", 0.1, jitter="none", max_attempts=3),
+    )
     q.publish(Message("slow"))
     world.run(until=5)
     outcomes = world.frame("attempts")["outcome"].tolist()
