@@ -35,6 +35,7 @@ from labsim.errors import (
     check_non_negative,
     check_probability,
 )
+from labsim.faults import RandomCrashes
 from labsim.network import Node
 from labsim.world import World
 
@@ -291,14 +292,10 @@ class Worker:
         crash = self.failures.crash_after_effect
         if crash and self._rng.random() < crash:
             # Crash between the side effect and the ack: the broker will redeliver.
-            self.world.process(self._crash_and_restart())
+            RandomCrashes(
+                self.node.network, self.node.name, 0.0, 0.0, self.failures.restart_after, self._rng
+            ).crash_now()
             return False
         if self.ack_mode == "after":
             channel.ack(tag)
         return True
-
-    def _crash_and_restart(self) -> Generator[Any, Any, None]:
-        network = self.node.network
-        network.crash(self.node.name)
-        yield self.world.env.timeout(self.failures.restart_after)
-        network.restart(self.node.name)

@@ -43,7 +43,7 @@ from labsim.errors import (
 from labsim.network import Network
 from labsim.world import stream_seed
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultPlan", "chaos", "fault_intervals"]
+__all__ = ["FAULT_KINDS", "Fault", "FaultPlan", "RandomCrashes", "chaos", "fault_intervals"]
 
 FAULT_KINDS = (
     "partition",
@@ -443,3 +443,55 @@ def fault_intervals(faults: pd.DataFrame, end: float) -> pd.DataFrame:
         rows.extend({"kind": kind, "target": target, "start": s, "end": end} for s in starts)
     frame = pd.DataFrame(rows, columns=["kind", "target", "start", "end"])
     return frame.sort_values(["start", "kind"], ignore_index=True)
+
+
+class RandomCrashes:
+    """Crashes of one node at points of its own code, drawn at random, each followed by a restart.
+
+    A component calls :meth:`maybe` at the points where a crash is interesting (between a
+    database change and the message that announces it, say); with probability ``rate`` — and
+    only before ``until``, so the run can heal — the node crashes there and restarts
+    ``restart_after`` seconds later.
+
+    Args:
+        network: The network of the node.
+        node: The node's name.
+        rate: Probability of crashing at each call of :meth:`maybe`.
+        until: No crash from this time on.
+        restart_after: Seconds between the crash and the restart.
+        rng: The component's random stream (its draws decide the crashes).
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        node: str,
+        rate: float,
+        until: float,
+        restart_after: float,
+        rng: random.Random,
+    ):
+        self.network = network
+        self.node = network.node(node).name
+        self.rate = check_probability("crash_rate", rate, node)
+        self.until = until
+        self.restart_after = check_non_negative("restart_after", restart_after, node)
+        self.rng = rng
+
+    def maybe(self) -> bool:
+        """Crash here with probability ``rate``; ``True`` means the caller must stop."""
+        if self.network.world.now >= self.until or not self.rate:
+            return False
+        if self.rng.random() >= self.rate:
+            return False
+        self.crash_now()
+        return True
+
+    def crash_now(self) -> None:
+        """Crash the node (at this instant) and schedule its restart."""
+        self.network.world.process(self._crash_and_restart())
+
+    def _crash_and_restart(self) -> Generator[Any, Any, None]:
+        self.network.crash(self.node)
+        yield self.network.world.env.timeout(self.restart_after)
+        self.network.restart(self.node)

@@ -24,7 +24,8 @@ from collections.abc import Generator
 from typing import Any
 
 from labsim.broker.rpc import Endpoint, Request, Response
-from labsim.errors import check_choice, check_int, check_positive, check_probability
+from labsim.errors import check_choice, check_int, check_positive
+from labsim.faults import RandomCrashes
 from labsim.network import Network, Node
 from labsim.world import World
 
@@ -94,9 +95,6 @@ class OrderService:
         self.network = network
         self.broker = broker
         self.design = check_choice("design", design, DESIGNS, "OrderService")
-        self.crash_rate = check_probability("crash_rate", crash_rate, "OrderService")
-        self.faults_until = faults_until
-        self.restart_after = check_positive("restart_after", restart_after, "OrderService")
         self.confirm_timeout = check_positive("confirm_timeout", confirm_timeout, "OrderService")
         self.publish_retries = check_int("publish_retries", publish_retries, 0, "OrderService")
         self.relay_interval = check_positive("relay_interval", relay_interval, "OrderService")
@@ -107,6 +105,9 @@ class OrderService:
         self.log: list[str] = []  # commit log (what CDC tails)
         self.cdc_checkpoint = 0
         self._rng = world.rng("order-service")
+        self._crashes = RandomCrashes(
+            network, node, crash_rate, faults_until, restart_after, self._rng
+        )
         self.endpoint = Endpoint.of(network, node)
         self._committed = world.table("orders_committed", ("order", "time")).add
         self._relay_rows = world.table("relay", ("order", "committed_at", "published_at")).add
@@ -114,28 +115,13 @@ class OrderService:
             self.node.process(self._relay())
             self.node.on_restart(lambda n: n.process(self._relay()))
 
-    # -- faults -----------------------------------------------------------------------------
-    def _crash_here(self) -> bool:
-        """Maybe crash at this step boundary (the caller must stop if ``True``)."""
-        if self.world.now >= self.faults_until or not self.crash_rate:
-            return False
-        if self._rng.random() >= self.crash_rate:
-            return False
-        self.world.process(self._crash())
-        return True
-
-    def _crash(self) -> Generator[Any, Any, None]:
-        self.network.crash(self.node.name)
-        yield self.world.env.timeout(self.restart_after)
-        self.network.restart(self.node.name)
-
     # -- the business operation ---------------------------------------------------------------
     def place(self, order: str) -> Generator[Any, Any, None]:
         """Place one order (a process on the service's node)."""
         now = self.world.now
         if self.design == "dual-write":
             self._commit(order, now, outbox=False)
-            if self._crash_here():
+            if self._crashes.maybe():
                 return  # committed, not published: a zombie unless someone republishes
             for _ in range(self.publish_retries + 1):
                 reply = yield from self.endpoint.call(
@@ -175,7 +161,7 @@ class OrderService:
                 )
                 if reply is None:
                     break  # try again on the next poll
-                if self._crash_here():
+                if self._crashes.maybe():
                     return  # published, not yet marked: it will be published again
                 if self.design == "outbox":
                     self.outbox[order] = True

@@ -17,6 +17,7 @@ from typing import Any
 from labsim.broker.rpc import Endpoint
 from labsim.events import Event
 from labsim.eventsourcing.store import InMemoryEventStore
+from labsim.faults import RandomCrashes
 from labsim.network import Network, Node
 from labsim.sagas.definition import SagaDefinition, Step
 from labsim.world import World
@@ -68,10 +69,10 @@ class Orchestrator:
         self.definition = definition
         self.node: Node = network.node(node)
         self.log = InMemoryEventStore()  # durable: survives the node's crashes
-        self.crash_rate = crash_rate
-        self.faults_until = faults_until
-        self.restart_after = restart_after
         self._rng = world.rng("orchestrator")
+        self._crashes = RandomCrashes(
+            network, node, crash_rate, faults_until, restart_after, self._rng
+        )
         self.endpoint = Endpoint.of(network, node)
         self._timeline = world.table("sagas", ("time", "saga", "event", "step", "detail")).add
         self._messages = world.table(
@@ -106,19 +107,6 @@ class Orchestrator:
         self.log.append(stream, [event])
         self._timeline(self.world.now, saga_id, event_type, step, str(data.get("reason", "")))
         return event
-
-    def _maybe_crash(self) -> bool:
-        if self.world.now >= self.faults_until or not self.crash_rate:
-            return False
-        if self._rng.random() >= self.crash_rate:
-            return False
-        self.world.process(self._crash())
-        return True
-
-    def _crash(self) -> Generator[Any, Any, None]:
-        self.network.crash(self.node.name)
-        yield self.world.env.timeout(self.restart_after)
-        self.network.restart(self.node.name)
 
     def _recover(self, node: Node) -> None:
         for stream in sorted({e.stream_id for e in self.log.read_all()}):
@@ -195,7 +183,7 @@ class Orchestrator:
             else:
                 self._append(saga_id, "step.failed", {"index": i, **data}, step.name)
                 compensating = True
-            if self._maybe_crash():
+            if self._crashes.maybe():
                 return
         if compensating:
             for j in sorted(done, reverse=True):
@@ -206,7 +194,7 @@ class Orchestrator:
                     saga_id, step, step.compensation, (saga_id, j, "compensation"), args
                 )
                 self._append(saga_id, "compensation.done", {"index": j}, step.name)
-                if self._maybe_crash():
+                if self._crashes.maybe():
                     return
             self._append(saga_id, "saga.compensated", {})
         else:

@@ -22,6 +22,7 @@ from typing import Any
 
 from labsim.broker.rpc import Endpoint, Request, Response
 from labsim.events import Event
+from labsim.faults import RandomCrashes
 from labsim.network import Network, Node
 from labsim.world import World
 
@@ -50,12 +51,12 @@ class Service:
         self.processed: dict[Any, Any] = {}  # idempotency key -> stored result
         self.outbox: list[tuple[Event, list[str]]] = []  # (event, subscribers not yet acked)
         self.subscribers: dict[str, list[str]] = {}  # event type -> service names
-        self.crash_rate = crash_rate
-        self.faults_until = faults_until
-        self.restart_after = restart_after
         self.durable_outbox = durable_outbox
         self._rng = world.rng(f"service-{self.name}")
         self._decisions = world.rng(f"decisions-{self.name}")
+        self._crashes = RandomCrashes(
+            network, self.name, crash_rate, faults_until, restart_after, self._rng
+        )
         self.endpoint = Endpoint.of(network, self.name)
         self._handled = world.table(
             "saga_steps", ("time", "saga", "service", "command", "outcome", "duplicate")
@@ -84,20 +85,6 @@ class Service:
         self.endpoint.serve(self._on_request)
         node.process(self._relay())
 
-    # -- crash model ------------------------------------------------------------------------
-    def _maybe_crash(self) -> bool:
-        if self.world.now >= self.faults_until or not self.crash_rate:
-            return False
-        if self._rng.random() >= self.crash_rate:
-            return False
-        self.world.process(self._crash())
-        return True
-
-    def _crash(self) -> Generator[Any, Any, None]:
-        self.network.crash(self.name)
-        yield self.world.env.timeout(self.restart_after)
-        self.network.restart(self.name)
-
     # -- requests ---------------------------------------------------------------------------
     def _on_request(self, request: Request) -> None:
         if not self.node.up:
@@ -109,14 +96,14 @@ class Service:
 
     def _command(self, request: Request) -> None:
         key, command, args, cause = request.payload
-        if self._rng.random() < 0.5 and self._maybe_crash():
+        if self._rng.random() < 0.5 and self._crashes.maybe():
             return  # crashed before doing anything: the caller will retry
         duplicate = key in self.processed
         if not duplicate:
             self.processed[key] = self.handlers[command](args)
         outcome, data = self.processed[key]
         self._handled(self.world.now, args["saga"], self.name, command, outcome, duplicate)
-        if self._maybe_crash():
+        if self._crashes.maybe():
             return  # crashed after the effect, before the reply
         reply = Event(
             f"{self.name}.{command}.{outcome}",
@@ -140,7 +127,7 @@ class Service:
 
     def _event(self, request: Request) -> None:
         event: Event = request.payload
-        if self._rng.random() < 0.5 and self._maybe_crash():
+        if self._rng.random() < 0.5 and self._crashes.maybe():
             return
         key = ("event", event.event_id)
         duplicate = key in self.processed
@@ -149,7 +136,7 @@ class Service:
             reaction = self.reactions.get(event.event_type)
             if reaction is not None:
                 reaction(event)  # changes the db and appends to the outbox, atomically
-        if self._maybe_crash():
+        if self._crashes.maybe():
             return  # the change is durable; the publisher will resend and we dedupe
         self.network.send(self.name, request.src, Response(request.corr, "ack"))
 
