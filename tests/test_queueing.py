@@ -42,7 +42,7 @@ def test_mean_wait_matches_erlang_c(lam, mu, c):
 def test_littles_law_holds_on_the_frames():
     result = mmc(8.0, 1.0, 10, messages=30_000, seed=3)
     law = little_law(result.frames["queue.processed"], result.frames["queue.length"])
-    # L is sampled at the mean inter-arrival time: a few thousand samples of the waiting line.
+    # L is sampled every four mean inter-arrival times: thousands of samples of the line.
     assert law["relative_error"] < 0.03, law
     assert law["lambda"] == pytest.approx(8.0, rel=0.03)
 

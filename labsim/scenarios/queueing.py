@@ -148,7 +148,7 @@ def mmc(
     world.process(_arrivals(world, queue, arrival_rate, messages))
     # Sample the queue length independently of the per-message rows, so Little's law can be
     # checked between two different measurements (time-average length versus lambda * W).
-    world.process(_sample_length(world, queue, 1.0 / arrival_rate, messages))
+    world.process(_sample_length(world, queue, 4.0 / arrival_rate, messages))
     world.run()
     if queue.completed != messages:
         raise ConfigError("messages", messages, "a run that completes", "mmc")  # pragma: no cover
