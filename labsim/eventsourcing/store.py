@@ -137,6 +137,14 @@ def _matches(expected: Any, actual: int | None) -> bool:
     return actual == expected
 
 
+def _check_version(stream_id: str, expected: Any, actual: int | None) -> int:
+    """Raise :class:`ConcurrencyError` unless ``expected`` fits ``actual``; return the version
+    the batch builds on (-1 for a new stream)."""
+    if not _matches(expected, actual):
+        raise ConcurrencyError(stream_id, expected, actual)
+    return -1 if actual is None else actual
+
+
 def _prepare(stream_id: str, events: Sequence[Event]) -> list[tuple[Event, str, str]]:
     if not isinstance(stream_id, str) or not stream_id:
         raise ConfigError("stream_id", stream_id, "a non-empty string", "EventStore.append")
@@ -215,9 +223,7 @@ class InMemoryEventStore(EventStore):
         if any(known):
             return _idempotent(stream_id, prepared, known)
         actual = len(stream) - 1 if stream else None
-        if not _matches(expected_version, actual):
-            raise ConcurrencyError(stream_id, expected_version, actual)
-        version = -1 if actual is None else actual
+        version = _check_version(stream_id, expected_version, actual)
         new = []
         for event, data, metadata in prepared:
             version += 1
@@ -379,9 +385,7 @@ class SqliteEventStore(EventStore):
                 (actual,) = db.execute(
                     "SELECT MAX(stream_version) FROM events WHERE stream_id = ?", (stream_id,)
                 ).fetchone()
-                if not _matches(expected_version, actual):
-                    raise ConcurrencyError(stream_id, expected_version, actual)
-                version = -1 if actual is None else actual
+                version = _check_version(stream_id, expected_version, actual)
                 params = []
                 for event, data, metadata in prepared:
                     version += 1

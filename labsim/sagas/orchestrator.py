@@ -19,7 +19,7 @@ from labsim.events import Event
 from labsim.eventsourcing.store import InMemoryEventStore
 from labsim.faults import RandomCrashes
 from labsim.network import Network, Node
-from labsim.sagas.definition import SagaDefinition, Step
+from labsim.sagas.definition import SAGA_MESSAGE_COLUMNS, SagaDefinition, Step
 from labsim.world import World
 
 __all__ = ["ORDER_SAGA", "Orchestrator"]
@@ -75,18 +75,7 @@ class Orchestrator:
         )
         self.endpoint = Endpoint.of(network, node)
         self._timeline = world.table("sagas", ("time", "saga", "event", "step", "detail")).add
-        self._messages = world.table(
-            "saga_messages",
-            (
-                "time",
-                "event_id",
-                "event_type",
-                "correlation_id",
-                "causation_id",
-                "source",
-                "target",
-            ),
-        ).add
+        self._messages = world.table("saga_messages", SAGA_MESSAGE_COLUMNS).add
         if recover:
             self.node.on_restart(self._recover)
 

@@ -24,6 +24,7 @@ from labsim.broker.rpc import Endpoint, Request, Response
 from labsim.events import Event
 from labsim.faults import RandomCrashes
 from labsim.network import Network, Node
+from labsim.sagas.definition import SAGA_MESSAGE_COLUMNS
 from labsim.world import World
 
 __all__ = ["Inventory", "Orders", "Payments", "Service", "Shipping"]
@@ -61,18 +62,7 @@ class Service:
         self._handled = world.table(
             "saga_steps", ("time", "saga", "service", "command", "outcome", "duplicate")
         ).add
-        self._messages = world.table(
-            "saga_messages",
-            (
-                "time",
-                "event_id",
-                "event_type",
-                "correlation_id",
-                "causation_id",
-                "source",
-                "target",
-            ),
-        ).add
+        self._messages = world.table("saga_messages", SAGA_MESSAGE_COLUMNS).add
         self.handlers: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {}
         self.reactions: dict[str, Callable[[Event], None]] = {}
         self._start(self.node)

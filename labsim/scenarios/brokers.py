@@ -32,6 +32,26 @@ def _setup(
     return world, network, broker, producer
 
 
+def _consumers(
+    world: World,
+    network: Network,
+    broker: Broker,
+    names: list[str],
+    *,
+    processing_ms: float | None = None,
+    groups: dict[str, str] | None = None,
+) -> None:
+    # Short heartbeats and session timeouts: these lessons run for seconds, not hours.
+    settings: dict[str, Any] = {"heartbeat_interval": 0.5, "session_timeout": 3.0}
+    if processing_ms is not None:
+        settings["processing"] = Exponential.from_mean(ms(processing_ms))
+    for name in names:
+        group = (groups or {}).get(name, "group")
+        Consumer(
+            world, network, name, broker, ["orders"], config=ConsumerConfig(group=group, **settings)
+        )
+
+
 def _publish(
     world: World, producer: Producer, messages: int, rate: float, key_of: Any
 ) -> Generator[Any, Any, None]:
@@ -56,16 +76,8 @@ def queue_vs_pubsub(
     for setup in ("one group (queue)", "group per consumer (pub/sub)"):
         names = [f"c{i}" for i in range(1, consumers + 1)]
         world, network, broker, producer = _setup(seed, names, partitions)
-        for name in names:
-            group = "billing" if setup.startswith("one") else f"service-{name}"
-            Consumer(
-                world,
-                network,
-                name,
-                broker,
-                ["orders"],
-                config=ConsumerConfig(group=group, heartbeat_interval=0.5, session_timeout=3.0),
-            )
+        groups = {n: "billing" if setup.startswith("one") else f"service-{n}" for n in names}
+        _consumers(world, network, broker, names, groups=groups)
         world.process(_publish(world, producer, messages, 200.0, lambda i, r: f"order-{i}"))
         world.run(until=messages / 200.0 + 3)
         consumed = world.frame("consumed")
@@ -94,17 +106,7 @@ def key_order(
     check_int("keys", keys, 1, "key_order")
     names = ["c1", "c2", "c3"]
     world, network, broker, producer = _setup(seed, names, partitions)
-    for name in names:
-        Consumer(
-            world,
-            network,
-            name,
-            broker,
-            ["orders"],
-            processing=Exponential.from_mean(ms(3)),
-            heartbeat_interval=0.5,
-            session_timeout=3.0,
-        )
+    _consumers(world, network, broker, names, processing_ms=3.0)
     world.process(
         _publish(world, producer, messages, 300.0, lambda i, r: f"customer-{r.randrange(keys)}")
     )
@@ -130,17 +132,7 @@ def hot_key(
     check_positive("rate", rate, "hot_key")
     names = [f"c{i}" for i in range(1, partitions + 1)]
     world, network, broker, producer = _setup(seed, names, partitions)
-    for name in names:
-        Consumer(
-            world,
-            network,
-            name,
-            broker,
-            ["orders"],
-            processing=Exponential.from_mean(ms(4)),
-            heartbeat_interval=0.5,
-            session_timeout=3.0,
-        )
+    _consumers(world, network, broker, names, processing_ms=4.0)
 
     def key_of(i: int, rng: Any) -> str:
         return "customer-hot" if rng.random() < hot_share else f"customer-{rng.randrange(200)}"
