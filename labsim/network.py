@@ -6,6 +6,13 @@ store) after the link's latency. Links can lose, duplicate and reorder messages;
 processes are interrupted; a restarted node runs its restart hooks so models can rebuild
 state. Each node has a physical clock with skew and drift (``node.clock()``).
 
+Faults are kept as a set of *active* faults (:meth:`Network.start_fault`,
+:meth:`Network.end_fault`); the nodes, links, partitions and clocks are recomputed from the
+network's own settings plus every active fault whenever one starts or ends, so overlapping
+faults stack (rules in :mod:`labsim.faults`). ``crash``, ``restart``, ``partition``,
+``partition_one_way`` and ``heal`` are shorthands that start or end such faults, so each of
+them is a row of the network's ``faults`` table too.
+
 Delivery is scheduled with a timeout callback rather than a process per message, which keeps
 the network close to the cost of a bare SimPy model (see ``benchmarks/network.py``).
 """
@@ -20,13 +27,17 @@ import networkx as nx
 import simpy
 
 from labsim.dists import Distribution, Exponential, as_distribution
-from labsim.errors import ConfigError, check_positive, check_probability
+from labsim.errors import ConfigError, check_finite, check_positive, check_probability
+from labsim.faults.kinds import KINDS, PARTITION_KINDS, Effects, Fault
 from labsim.world import World, ms
 
 __all__ = ["Crash", "Link", "Network", "Node"]
 
 #: Default one-way link latency: exponential with a 5 ms mean.
 DEFAULT_LATENCY = Exponential.from_mean(ms(5))
+
+#: Columns of the ``faults`` table.
+FAULT_COLUMNS = ("time", "kind", "action", "target", "value")
 
 
 class Crash:
@@ -50,6 +61,8 @@ class Node:
         self.inbox = simpy.Store(network.world.env)
         self.up = True
         self.skew = 0.0
+        # The skew the node has when no clock-skew fault is active (``Network.set_clock``).
+        self.base_skew = 0.0
         self.drift = 0.0
         self._processes: set[simpy.Process] = set()
         self._restart_hooks: list[Callable[[Node], Any]] = []
@@ -95,15 +108,30 @@ class Node:
 
 
 class Link:
-    """Per-direction link settings: latency, loss and duplication probabilities, slow factor."""
+    """Per-direction link settings: latency, loss and duplication probabilities, slow factor.
 
-    __slots__ = ("duplicate", "last_arrival", "latency", "loss", "slow")
+    ``loss``, ``duplicate`` and ``slow`` are what the link does now (its own settings, the
+    ``base_*`` attributes, combined with the active faults); the network recomputes them
+    whenever a link fault starts or ends, so change the settings with
+    :meth:`Network.configure_links` rather than by assigning them.
+    """
+
+    __slots__ = (
+        "base_duplicate",
+        "base_loss",
+        "base_slow",
+        "duplicate",
+        "last_arrival",
+        "latency",
+        "loss",
+        "slow",
+    )
 
     def __init__(self, latency: Distribution, loss: float, duplicate: float):
         self.latency = latency
-        self.loss = loss
-        self.duplicate = duplicate
-        self.slow = 1.0
+        self.loss = self.base_loss = loss
+        self.duplicate = self.base_duplicate = duplicate
+        self.slow = self.base_slow = 1.0
         self.last_arrival = 0.0
 
 
@@ -122,8 +150,11 @@ class Network:
         name: Prefix of the recorded tables and random streams.
 
     Recorded tables (``world.frames()``): ``{name}.sends`` (msg_id, time, src, dst),
-    ``{name}.deliveries`` (msg_id, time, src, dst, sent_at, copy) and ``{name}.drops``
-    (msg_id, time, src, dst, reason).
+    ``{name}.deliveries`` (msg_id, time, src, dst, sent_at, copy), ``{name}.drops``
+    (msg_id, time, src, dst, reason) and the faults table (its name is
+    :attr:`faults_table`: ``faults`` for the network named ``net``, else ``{name}.faults``):
+    time, kind, action (``start``/``end``), target, value — one row per fault that starts or
+    ends, however it was started.
     """
 
     def __init__(
@@ -164,9 +195,13 @@ class Network:
                 self.links[pair] = Link(
                     self.default_latency, self.default_loss, self.default_duplicate
                 )
-        self._cuts: dict[int, set[tuple[str, str]]] = {}
-        self._cut_seq = 0
+        # Active faults by handle, in the order they started (clock skews need that order).
+        self._active: dict[int, Fault] = {}
+        self._fault_seq = 0
         self._blocked: set[tuple[str, str]] = set()
+        #: Name of the table recording every fault that starts or ends on this network.
+        self.faults_table = "faults" if name == "net" else f"{name}.faults"
+        self._fault_rows = world.table(self.faults_table, FAULT_COLUMNS, level="summary").add
         self._rng = world.rng(f"{name}.links")
         self._seq = 0
         self._sends = world.table(f"{name}.sends", ("msg_id", "time", "src", "dst")).add
@@ -199,14 +234,23 @@ class Network:
                 self.name,
             ) from None
 
-    def _links_for(self, nodes: tuple[str, ...]) -> list[Link]:
+    def link_keys(self, nodes: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        """The directed links ``(src, dst)`` a link target names.
+
+        Args:
+            nodes: ``()`` for every link, ``(node,)`` for the links to and from ``node``,
+                ``(a, b)`` for the link between ``a`` and ``b``, both directions.
+        """
+        nodes = tuple(nodes)
         if not nodes:
-            return list(self.links.values())
+            return list(self.links)
         if len(nodes) == 1:
-            self.node(nodes[0])
-            return [lk for (a, b), lk in self.links.items() if nodes[0] in (a, b)]
+            name = self.node(nodes[0]).name
+            return [pair for pair in self.links if name in pair]
         if len(nodes) == 2:
-            return [self.link(nodes[0], nodes[1]), self.link(nodes[1], nodes[0])]
+            self.link(nodes[0], nodes[1])
+            self.link(nodes[1], nodes[0])
+            return [(nodes[0], nodes[1]), (nodes[1], nodes[0])]
         raise ConfigError("nodes", nodes, "(), (node,) or (src, dst)", self.name)
 
     # -- sending ----------------------------------------------------------------------------
@@ -263,50 +307,88 @@ class Network:
         node.inbox.put(msg)
 
     # -- faults -----------------------------------------------------------------------------
-    def partition(self, *groups: Iterable[str]) -> int:
-        """Cut every link between different ``groups`` (two-way); nodes in no group form one more.
+    @property
+    def active_faults(self) -> dict[int, Fault]:
+        """The active faults by handle, in the order they started (a copy)."""
+        return dict(self._active)
+
+    def start_fault(self, fault: Fault) -> int | None:
+        """Start ``fault`` now and record it (a ``start`` row of the faults table).
+
+        A lasting fault stays active until :meth:`end_fault` is called with the returned
+        handle, or a ``heal`` / ``restart`` ends it; its ``until`` is not scheduled here
+        (:meth:`labsim.faults.FaultPlan.apply` does that). A ``heal`` or ``restart`` ends the
+        faults it covers at once and returns ``None``.
+
+        Raises:
+            ConfigError: if the fault names a node or link this network lacks.
+        """
+        kind = KINDS[fault.kind]
+        kind.check(self, fault)
+        self._fault_rows(self.world.env.now, fault.kind, "start", fault.target, fault.value)
+        return kind.start(self, fault)
+
+    def end_fault(self, handle: int) -> bool:
+        """End the active fault ``handle`` and record it (an ``end`` row of the faults table).
 
         Returns:
-            A handle for :meth:`heal` to remove just this partition.
+            ``False`` (and nothing recorded) if that fault is not active any more.
         """
-        named = [tuple(self.node(n).name for n in g) for g in groups]
-        if not named:
-            raise ConfigError("groups", groups, "at least one group of node names", self.name)
-        seen = [n for g in named for n in g]
-        rest = tuple(n for n in self.nodes if n not in seen)
-        if rest:
-            named.append(rest)
-        side = {n: i for i, g in enumerate(named) for n in g}
-        return self._add_cut({(a, b) for a, b in self.links if side[a] != side[b]})
+        fault = self._active.get(handle)
+        if fault is None:
+            return False
+        self._fault_rows(self.world.env.now, fault.kind, "end", fault.target, fault.value)
+        KINDS[fault.kind].end(self, handle)
+        return True
 
-    def partition_one_way(self, src: str, dst: str) -> int:
-        """Drop messages ``src -> dst`` while ``dst -> src`` still works; returns a handle."""
-        self.link(src, dst)
-        return self._add_cut({(src, dst)})
+    def _activate(self, fault: Fault, aspect: str) -> int:
+        """Add ``fault`` to the active faults and recompute ``aspect`` (for the kind table)."""
+        self._fault_seq += 1
+        self._active[self._fault_seq] = fault
+        self._refresh(aspect)
+        return self._fault_seq
 
-    def _add_cut(self, pairs: set[tuple[str, str]]) -> int:
-        self._cut_seq += 1
-        self._cuts[self._cut_seq] = pairs
-        self._blocked = set().union(*self._cuts.values())
-        return self._cut_seq
+    def _deactivate(self, handle: int, aspect: str) -> None:
+        """Remove an active fault and recompute ``aspect`` (for the kind table)."""
+        del self._active[handle]
+        self._refresh(aspect)
 
-    def heal(self, handle: int | None = None) -> None:
-        """Remove one partition (by the handle :meth:`partition` returned) or, by default, all."""
-        if handle is None:
-            self._cuts.clear()
-        else:
-            self._cuts.pop(handle, None)
-        self._blocked = set().union(*self._cuts.values())
+    def _effects(self, aspect: str) -> Effects:
+        """What the active faults of one aspect ask for, gathered through the kind table."""
+        effects = Effects()
+        for fault in self._active.values():  # in start order: the latest clock skew wins
+            kind = KINDS[fault.kind]
+            if kind.aspect == aspect:
+                kind.affect(self, fault, effects)
+        return effects
 
-    def is_blocked(self, src: str, dst: str) -> bool:
-        """Whether a partition currently drops ``src -> dst``."""
-        return (src, dst) in self._blocked
+    def _refresh(self, aspect: str) -> None:
+        """Recompute one aspect of the state from the network's settings and the active faults."""
+        if aspect == "nodes":
+            # One transition at a time, gathering afresh after each: a restart hook runs model
+            # code, which may itself crash or restart nodes.
+            while True:
+                down = self._effects("nodes").down
+                node = next((n for n in self.nodes.values() if n.up == (n.name in down)), None)
+                if node is None:
+                    return
+                if node.up:
+                    self._go_down(node)
+                else:
+                    self._go_up(node)
+        effects = self._effects(aspect)
+        if aspect == "links":
+            for pair, link in self.links.items():
+                link.loss = max(link.base_loss, effects.loss.get(pair, 0.0))
+                link.duplicate = max(link.base_duplicate, effects.duplicate.get(pair, 0.0))
+                link.slow = effects.slow.get(pair, link.base_slow)
+        elif aspect == "cuts":
+            self._blocked = effects.blocked
+        elif aspect == "clocks":
+            for name, node in self.nodes.items():
+                node.skew = effects.skew.get(name, node.base_skew)
 
-    def crash(self, name: str) -> None:
-        """Crash node ``name``: inbox lost, arrivals dropped, its processes interrupted."""
-        node = self.node(name)
-        if not node.up:
-            return
+    def _go_down(self, node: Node) -> None:
         node.up = False
         node.inbox.items.clear()
         # A get() left pending by an interrupted process would still take the next message
@@ -316,24 +398,90 @@ class Network:
         active = self.world.env.active_process
         for proc in list(node._processes):
             if proc.is_alive and proc is not active:
-                proc.interrupt(Crash(name))
+                proc.interrupt(Crash(node.name))
 
-    def restart(self, name: str) -> None:
-        """Restart a crashed node and run its restart hooks (no-op if it is up)."""
-        node = self.node(name)
-        if node.up:
-            return
+    def _go_up(self, node: Node) -> None:
         node.up = True
         for hook in node._restart_hooks:
             hook(node)
 
+    def partition(self, *groups: Iterable[str]) -> int:
+        """Cut every link between different ``groups`` (two-way); nodes in no group form one more.
+
+        A ``partition`` fault: recorded, and in force until :meth:`heal` ends it.
+
+        Returns:
+            A handle for :meth:`heal` to remove just this partition.
+        """
+        named = tuple(tuple(self.node(n).name for n in g) for g in groups)
+        if not named:
+            raise ConfigError("groups", groups, "at least one group of node names", self.name)
+        return self._start_lasting(Fault(self.world.env.now, "partition", groups=named))
+
+    def partition_one_way(self, src: str, dst: str) -> int:
+        """Drop messages ``src -> dst`` while ``dst -> src`` still works; returns a handle.
+
+        A ``one-way-partition`` fault: recorded, and in force until :meth:`heal` ends it.
+        """
+        self.link(src, dst)
+        return self._start_lasting(Fault(self.world.env.now, "one-way-partition", nodes=(src, dst)))
+
+    def _start_lasting(self, fault: Fault) -> int:
+        handle = self.start_fault(fault)
+        assert handle is not None  # lasting kinds always return a handle
+        return handle
+
+    def heal(self, handle: int | None = None) -> None:
+        """End one partition (by the handle :meth:`partition` returned) or, by default, all.
+
+        ``heal()`` is a ``heal`` fault (recorded, ending every active partition and one-way
+        partition); ``heal(handle)`` ends that partition only (a no-op if already ended).
+        """
+        if handle is None:
+            self.start_fault(Fault(self.world.env.now, "heal"))
+            return
+        fault = self._active.get(handle)
+        if fault is not None and fault.kind not in PARTITION_KINDS:
+            raise ConfigError(
+                "handle", handle, "a handle returned by partition or partition_one_way", self.name
+            )
+        self.end_fault(handle)
+
+    def is_blocked(self, src: str, dst: str) -> bool:
+        """Whether a partition currently drops ``src -> dst``."""
+        return (src, dst) in self._blocked
+
+    def crash(self, name: str) -> int:
+        """Crash node ``name``: inbox lost, arrivals dropped, its processes interrupted.
+
+        A ``crash`` fault: recorded, and in force until :meth:`restart` (or
+        ``end_fault(handle)``) ends it. Crashing a node that is down already adds one more
+        crash covering it.
+
+        Returns:
+            A handle for :meth:`end_fault` to end just this crash.
+        """
+        return self._start_lasting(
+            Fault(self.world.env.now, "crash", nodes=(self.node(name).name,))
+        )
+
+    def restart(self, name: str) -> None:
+        """Restart node ``name``: a ``restart`` fault, ending every crash active on it.
+
+        The node's restart hooks run if it was down (nothing else happens if it was up).
+        """
+        self.start_fault(Fault(self.world.env.now, "restart", nodes=(self.node(name).name,)))
+
     def set_clock(self, name: str, skew: float | None = None, drift: float | None = None) -> None:
-        """Set a node's clock skew (seconds) and/or drift (fractional rate error, > -1)."""
+        """Set a node's clock skew (seconds) and/or drift (fractional rate error, > -1).
+
+        The skew is the node's own: while a clock-skew fault is active on the node, the
+        fault's skew counts, and the node returns to this one when it ends.
+        """
         node = self.node(name)
         if skew is not None:
-            if not isinstance(skew, (int, float)) or isinstance(skew, bool):
-                raise ConfigError("skew", skew, "a number of seconds", self.name)
-            node.skew = float(skew)
+            node.base_skew = check_finite("skew", skew, self.name)
+            self._refresh("clocks")
         if drift is not None:
             if not isinstance(drift, (int, float)) or isinstance(drift, bool) or drift <= -1:
                 raise ConfigError("drift", drift, "a number > -1 (e.g. 1e-4)", self.name)
@@ -348,7 +496,12 @@ class Network:
         duplicate: float | None = None,
         slow: float | None = None,
     ) -> None:
-        """Change link settings: all links (``nodes=()``), a node's links, or a pair (both ways)."""
+        """Change link settings: all links (``nodes=()``), a node's links, or a pair (both ways).
+
+        These are the links' own settings: while link faults are active, a link loses and
+        duplicates at the larger of its setting and the faults' values, and its slow factor is
+        the faults' (see :mod:`labsim.faults`).
+        """
         if slow is not None:
             check_positive("slow", slow, self.name)
         if loss is not None:
@@ -356,12 +509,14 @@ class Network:
         if duplicate is not None:
             check_probability("duplicate", duplicate, self.name)
         dist = as_distribution(latency, "latency") if latency is not None else None
-        for link in self._links_for(tuple(nodes)):
+        for pair in self.link_keys(tuple(nodes)):
+            link = self.links[pair]
             if dist is not None:
                 link.latency = dist
             if loss is not None:
-                link.loss = loss
+                link.base_loss = float(loss)
             if duplicate is not None:
-                link.duplicate = duplicate
+                link.base_duplicate = float(duplicate)
             if slow is not None:
-                link.slow = slow
+                link.base_slow = float(slow)
+        self._refresh("links")

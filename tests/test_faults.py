@@ -168,3 +168,274 @@ def test_fault_intervals_pair_starts_and_ends():
         ["crash", 1, 2],
         ["loss", 3, 5],
     ]
+
+
+# -- overlapping faults ----------------------------------------------------------------------
+
+
+def test_inner_crash_ending_keeps_the_node_down_in_the_network_scenario():
+    from labsim.scenarios import network as scenario
+
+    result = scenario.run(
+        seed=1,
+        duration=8.0,
+        rate=50.0,
+        partition_start=None,
+        partition_end=None,
+        extra_faults=(Fault(1, "crash", 5, nodes=("n1",)), Fault(2, "crash", 3, nodes=("n1",))),
+    )
+    deliveries = result.frames["net.deliveries"]
+    to_n1 = deliveries[deliveries["dst"] == "n1"]["time"]
+    assert ((to_n1 >= 1) & (to_n1 < 5)).sum() == 0
+    assert (to_n1 >= 5).sum() > 0  # and it is back afterwards
+
+
+def test_inner_crash_ending_keeps_the_node_down():
+    world = World()
+    net = network(world)
+    hooks = []
+    net.node("a").on_restart(lambda node: hooks.append(world.now))
+    FaultPlan((Fault(1, "crash", 5, nodes=("a",)), Fault(2, "crash", 3, nodes=("a",)))).apply(net)
+    world.run(until=4)
+    assert not net.node("a").up
+    world.run(until=6)
+    assert net.node("a").up
+    assert hooks == [5]  # restart hooks run on the one transition down -> up
+
+
+def test_inner_loss_ending_keeps_the_outer_loss():
+    world = World(seed=7)
+    net = network(world, ("a", "b"))
+    FaultPlan((Fault(1, "loss", 5, value=0.5), Fault(2, "loss", 3, value=0.9))).apply(net)
+
+    def sender():
+        yield world.timeout(3.0)
+        for i in range(4000):
+            net.send("a", "b", i)
+            yield world.timeout(1 / 4000)
+
+    world.process(sender())
+    world.run(until=4.5)
+    assert net.link("a", "b").loss == 0.5
+    sends = world.frame("net.sends")
+    drops = world.frame("net.drops")
+    window = sends[(sends["time"] >= 3) & (sends["time"] < 4)]
+    lost = drops[drops["msg_id"].isin(window["msg_id"]) & (drops["reason"] == "loss")]
+    assert len(lost) / len(window) == pytest.approx(0.5, abs=0.03)
+
+
+def test_stronger_default_loss_is_kept_under_a_weaker_fault():
+    world = World()
+    net = Network(world, ["a", "b"], latency=Constant(0.01), loss=0.3)
+    FaultPlan((Fault(1, "loss", 2, value=0.1), Fault(1, "slow-link", 2, value=0.5))).apply(net)
+    world.run(until=1.5)
+    assert net.link("a", "b").loss == 0.3
+    assert net.link("a", "b").slow == 0.5  # a slow-link factor counts even below 1
+    world.run(until=3)
+    assert net.link("a", "b").loss == 0.3 and net.link("a", "b").slow == 1
+
+
+def test_the_same_fault_twice_in_a_plan_is_two_activations():
+    world = World()
+    net = network(world)
+    cut = Fault(1, "partition", 3, groups=(("a",),))
+    skew = Fault(1, "clock-skew", 3, nodes=("b",), value=0.5)
+    crash = Fault(1, "crash", 3, nodes=("c",))
+    FaultPlan((cut, cut, skew, skew, crash, crash)).apply(net)
+    world.run(until=2)
+    assert net.is_blocked("a", "b") and net.node("b").skew == 0.5 and not net.node("c").up
+    assert len(net.active_faults) == 6
+    world.run(until=4)
+    assert not net.is_blocked("a", "b") and net.node("b").skew == 0 and net.node("c").up
+    assert net.active_faults == {}
+    actions = world.frame("faults").groupby("action").size().to_dict()
+    assert actions == {"start": 6, "end": 6}
+
+
+def test_overlapping_clock_skews_latest_started_wins():
+    world = World()
+    net = network(world)
+    net.set_clock("a", skew=0.1)  # the node's own skew
+    FaultPlan(
+        (
+            Fault(1, "clock-skew", 3, nodes=("a",), value=0.5),
+            Fault(2, "clock-skew", 5, nodes=("a",), value=-0.2),
+        )
+    ).apply(net)
+    skews = []
+
+    def probe():
+        for t in (1.5, 2.5, 4, 6):
+            yield world.timeout(t - world.now)
+            skews.append(net.node("a").skew)
+
+    world.process(probe())
+    world.run(until=7)
+    assert skews == [0.5, -0.2, -0.2, 0.1]
+
+
+def test_heal_and_restart_end_what_is_active_and_are_recorded():
+    world = World()
+    net = network(world)
+    FaultPlan(
+        (
+            Fault(1, "partition", 5, groups=(("a",),)),
+            Fault(1, "one-way-partition", nodes=("b", "c")),
+            Fault(1, "crash", 5, nodes=("b",)),
+            Fault(1.5, "crash", nodes=("b",)),
+            Fault(2, "heal"),
+            Fault(2, "restart", nodes=("b",)),
+        )
+    ).apply(net)
+    world.run(until=3)
+    assert net.active_faults == {}
+    assert not net.is_blocked("a", "b") and not net.is_blocked("b", "c") and net.node("b").up
+    world.run(until=6)  # the ends due at 5 find nothing left to end
+    rows = world.frame("faults")
+    assert rows[["time", "kind", "action"]].values.tolist() == [
+        [1, "partition", "start"],
+        [1, "one-way-partition", "start"],
+        [1, "crash", "start"],
+        [1.5, "crash", "start"],
+        [2, "heal", "start"],
+        [2, "partition", "end"],
+        [2, "one-way-partition", "end"],
+        [2, "restart", "start"],
+        [2, "crash", "end"],
+        [2, "crash", "end"],
+    ]
+    intervals = fault_intervals(rows, end=6)
+    assert intervals[["kind", "start", "end"]].values.tolist() == [
+        ["crash", 1, 2],
+        ["one-way-partition", 1, 2],
+        ["partition", 1, 2],
+        ["crash", 1.5, 2],
+    ]
+
+
+def test_fault_intervals_of_stacked_faults_of_one_kind_on_one_target():
+    world = World()
+    net = network(world)
+    FaultPlan(
+        (
+            Fault(1, "loss", 5, value=0.5),
+            Fault(2, "loss", 3, value=0.9),
+            Fault(1, "crash", 6, nodes=("a",)),
+            Fault(2, "crash", 4, nodes=("a",)),
+        )
+    ).apply(net)
+    world.run(until=7)
+    intervals = fault_intervals(world.frame("faults"), end=7)
+    assert sorted(map(tuple, intervals[["kind", "start", "end"]].values.tolist())) == [
+        ("crash", 1, 6),
+        ("crash", 2, 4),
+        ("loss", 1, 5),
+        ("loss", 2, 3),
+    ]
+
+
+def test_random_crashes_are_recorded_and_stack_with_planned_crashes():
+    import random
+
+    from labsim.faults import RandomCrashes
+
+    world = World()
+    net = network(world)
+    FaultPlan((Fault(1.5, "crash", 4, nodes=("a",)),)).apply(net)
+    crashes = RandomCrashes(net, "a", rate=1.0, until=10, restart_after=1.0, rng=random.Random(1))
+
+    def component():
+        yield world.timeout(1)
+        assert crashes.maybe()
+
+    world.process(component())
+    world.run(until=3)
+    assert not net.node("a").up  # its own crash ended at 2, the planned one still covers it
+    world.run(until=5)
+    assert net.node("a").up
+    rows = world.frame("faults")
+    assert rows[["time", "kind", "action", "target"]].values.tolist() == [
+        [1, "crash", "start", "a"],
+        [1.5, "crash", "start", "a"],
+        [2, "crash", "end", "a"],
+        [4, "crash", "end", "a"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "kwargs, parameter",
+    [
+        ({"at": float("nan"), "kind": "heal"}, "at"),
+        ({"at": float("inf"), "kind": "heal"}, "at"),
+        ({"at": 1, "kind": "crash", "until": float("nan"), "nodes": ("a",)}, "until"),
+        ({"at": 1, "kind": "crash", "until": float("inf"), "nodes": ("a",)}, "until"),
+        ({"at": 1, "kind": "crash", "until": "2", "nodes": ("a",)}, "until"),
+        ({"at": 1, "kind": "clock-skew", "nodes": ("a",), "value": float("nan")}, "value"),
+        ({"at": 1, "kind": "loss", "value": float("nan")}, "value"),
+        ({"at": 1, "kind": "crash", "nodes": "a"}, "nodes"),
+        ({"at": 1, "kind": "partition", "groups": ("ab", "c")}, "groups"),
+        ({"at": 1, "kind": "partition", "groups": "ab"}, "groups"),
+        ({"at": 1, "kind": "one-way-partition", "nodes": ("a",)}, "nodes"),
+        ({"at": 1, "kind": "loss", "nodes": ("a", "b", "c"), "value": 0.1}, "nodes"),
+    ],
+)
+def test_bad_fault_values_are_config_errors(kwargs, parameter):
+    with pytest.raises(ConfigError) as info:
+        Fault(**kwargs)
+    assert info.value.parameter == parameter
+
+
+def test_non_finite_until_in_yaml_names_the_line():
+    with pytest.raises(ConfigError, match="line 2"):
+        FaultPlan.from_yaml(
+            "- {at: 1, kind: heal}\n- {at: 1, kind: crash, until: .nan, nodes: [a]}"
+        )
+
+
+@pytest.mark.parametrize(
+    "kwargs, parameter",
+    [
+        ({"duration": 10, "kinds": []}, "kinds"),
+        ({"duration": 10, "kinds": "loss"}, "kinds"),
+        ({"duration": 10, "kinds": ["heal"]}, "kinds"),
+        ({"duration": 10, "nodes": "n1n2"}, "nodes"),
+        ({"duration": 10, "protect": "a"}, "protect"),
+        ({"duration": float("inf")}, "duration"),
+        ({"duration": float("nan")}, "duration"),
+    ],
+)
+def test_more_bad_chaos(kwargs, parameter):
+    args = {"seed": 1, "nodes": ["a", "b"], **kwargs}
+    with pytest.raises(ConfigError) as info:
+        chaos(**args)
+    assert info.value.parameter == parameter
+
+
+def test_chaos_plans_are_unchanged():
+    # Notebook outputs depend on these plans: a seed's plan must never change.
+    plan = chaos(5, 30, ["partition", "loss", "crash", "clock-skew"], 1.0, nodes=["a", "b", "c"])
+    rounded = [
+        (round(f.at, 3), f.kind, None if f.until is None else round(f.until, 3), f.target, f.value)
+        for f in plan
+    ]
+    assert rounded == [
+        (0.113, "loss", 2.087, "b", 0.357),
+        (1.111, "loss", 2.818, "c", 0.3),
+        (2.089, "crash", 3.669, "a", None),
+        (2.757, "clock-skew", 6.943, "c", -0.071),
+        (2.927, "clock-skew", 6.353, "b", 0.143),
+        (5.497, "crash", 9.418, "b", None),
+        (8.001, "clock-skew", 10.385, "c", 0.263),
+        (10.47, "partition", 11.573, "a | b,c", None),
+        (10.802, "crash", 17.161, "a", None),
+        (21.0, "heal", None, "all", None),
+    ]
+    # Loss on b and loss on c overlap on the link b-c over [1.111, 2.818): it keeps the
+    # stronger loss, and the end of b's loss leaves c's in force.
+    world = World()
+    net = network(world)
+    plan.apply(net)
+    world.run(until=1.5)
+    assert net.link("b", "c").loss == 0.357
+    world.run(until=2.5)
+    assert net.link("b", "c").loss == 0.3 and net.link("a", "b").loss == 0

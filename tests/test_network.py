@@ -4,7 +4,7 @@ import networkx as nx
 import pytest
 import simpy
 
-from labsim import ConfigError, Constant, Exponential, Network, World, ms
+from labsim import ConfigError, Constant, Exponential, Fault, Network, World, ms
 
 
 def collect(world, network, name):
@@ -210,3 +210,128 @@ def test_configure_links_validates_and_applies():
         net.configure_links(slow=0)
     with pytest.raises(ConfigError, match="loss"):
         net.configure_links(loss=3)
+
+
+# -- faults started directly by model code ---------------------------------------------------
+
+
+def test_direct_crash_and_restart_are_rows_of_the_faults_table():
+    world = World()
+    net = Network(world, ["broker", "c1"])
+
+    def crash_process():  # the shape of the scenarios' hand-written crashes
+        yield world.timeout(2)
+        net.crash("c1")
+        yield world.timeout(1.5)
+        net.restart("c1")
+
+    world.process(crash_process())
+    world.run(until=5)
+    rows = world.frame("faults")
+    assert rows[["time", "kind", "action", "target"]].values.tolist() == [
+        [2, "crash", "start", "c1"],
+        [3.5, "restart", "start", "c1"],
+        [3.5, "crash", "end", "c1"],
+    ]
+
+
+def test_direct_partition_and_heal_are_rows_of_the_faults_table():
+    world = World()
+    net = Network(world, ["a", "b", "c"])
+    first = net.partition(["a"], ["b", "c"])
+    net.partition_one_way("b", "c")
+    net.heal(first)
+    net.heal(first)  # already healed: nothing happens, nothing recorded
+    net.heal()
+    rows = world.frame("faults")
+    assert rows[["kind", "action", "target"]].values.tolist() == [
+        ["partition", "start", "a | b,c"],
+        ["one-way-partition", "start", "b->c"],
+        ["partition", "end", "a | b,c"],
+        ["heal", "start", "all"],
+        ["one-way-partition", "end", "b->c"],
+    ]
+    assert net.active_faults == {}
+
+
+def test_faults_table_belongs_to_the_network():
+    world = World()
+    Network(world, ["a", "b"])
+    other = Network(world, ["x", "y"], name="lan")
+    other.crash("x")
+    assert other.faults_table == "lan.faults"
+    assert len(world.frame("faults")) == 0
+    assert world.frame("lan.faults")["kind"].tolist() == ["crash"]
+
+
+def test_crashes_stack_and_restart_ends_them_all():
+    world = World()
+    net = Network(world, ["a", "b"])
+    restarts = []
+    net.node("b").on_restart(lambda node: restarts.append(world.now))
+    interrupted = []
+
+    def worker():
+        try:
+            yield world.timeout(100)
+        except simpy.Interrupt:
+            interrupted.append(world.now)
+            raise
+
+    net.node("b").process(worker())
+
+    def script():
+        first = net.crash("b")
+        second = net.crash("b")  # down already: one more crash covers it
+        yield world.timeout(1)
+        assert net.end_fault(first) and not net.node("b").up
+        assert not net.end_fault(first)  # ended already
+        net.end_fault(second)
+        assert net.node("b").up
+        net.crash("b")
+        net.crash("b")
+        yield world.timeout(1)
+        net.restart("b")
+
+    world.process(script())
+    world.run(until=5)
+    assert net.node("b").up and net.active_faults == {}
+    assert interrupted == [0]  # the second crash of a down node interrupts nothing
+    assert restarts == [1, 2]  # one hook call per transition down -> up
+
+
+def test_settings_changed_during_a_fault_apply_once_it_ends():
+    world = World()
+    net = Network(world, ["a", "b"])
+    loss = net.start_fault(Fault(0, "loss", value=0.5))
+    skew = net.start_fault(Fault(0, "clock-skew", nodes=("a",), value=2.0))
+    net.configure_links(loss=0.1, slow=3)
+    net.set_clock("a", skew=0.5)
+    assert net.link("a", "b").loss == 0.5 and net.link("a", "b").slow == 3
+    assert net.node("a").skew == 2.0
+    net.end_fault(loss)
+    net.end_fault(skew)
+    assert net.link("a", "b").loss == 0.1 and net.node("a").skew == 0.5
+    net.configure_links(loss=0.9)
+    assert net.link("b", "a").loss == 0.9
+
+
+def test_heal_with_a_handle_that_is_not_a_partition():
+    net = Network(World(), ["a", "b"])
+    crash = net.crash("a")
+    with pytest.raises(ConfigError, match="handle"):
+        net.heal(crash)
+    with pytest.raises(ConfigError, match="ghost"):
+        net.start_fault(Fault(0, "loss", nodes=("a", "ghost"), value=0.1))
+    with pytest.raises(ConfigError, match="skew"):
+        net.set_clock("a", skew=float("nan"))
+
+
+def test_a_restart_hook_may_crash_another_node():
+    world = World()
+    net = Network(world, ["a", "b", "c"])
+    net.node("b").on_restart(lambda node: net.crash("c"))
+    net.crash("b")
+    net.restart("b")
+    assert net.node("b").up and not net.node("c").up
+    assert [f.nodes for f in net.active_faults.values()] == [("c",)]
