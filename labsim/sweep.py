@@ -6,6 +6,10 @@ by default; pass any :class:`concurrent.futures.Executor` to spread the runs —
 sweep outgrows it. Rows come back in grid order whatever the executor, so the frame is the
 same either way.
 
+Everything is checked before the first run: the grid's shape, the seeds, the number of runs
+(at most :data:`MAX_RUNS`) and, with ``validate=``, every grid point. A run that fails raises
+:class:`RunError` naming its parameters and seed (also from a process pool).
+
 A progress bar (tqdm) is shown unless ``progress=False`` or the environment variable
 ``LABSIM_PROGRESS`` is ``0`` (the test suite sets it so stored notebook outputs stay stable).
 """
@@ -13,17 +17,46 @@ A progress bar (tqdm) is shown unless ``progress=False`` or the environment vari
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from labsim.errors import ConfigError
+from labsim.errors import ConfigError, is_integer
 
-__all__ = ["grid_points", "progress_enabled", "sweep"]
+__all__ = ["MAX_RUNS", "RunError", "grid_points", "progress_enabled", "sweep"]
+
+#: The most runs one sweep may ask for (grid points x seeds): more is a mistake on a lab
+#: machine, and a sweep that size should be split or sampled.
+MAX_RUNS = 1_000_000
+
+
+class RunError(RuntimeError):
+    """One run of a sweep failed.
+
+    Args:
+        params: The run's parameters.
+        seed: The run's seed.
+        cause: What went wrong, as text (``"ZeroDivisionError: division by zero"``).
+
+    In the sweeping process the original exception is chained as ``__cause__``; from a
+    process pool the worker's traceback is chained instead (the error pickles by its
+    arguments, so it crosses process boundaries intact).
+    """
+
+    def __init__(self, params: Mapping[str, Any], seed: int, cause: str):
+        self.params = dict(params)
+        self.seed = seed
+        self.cause = cause
+        super().__init__(f"sweep run with params {self.params!r} and seed {seed} failed: {cause}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.params, self.seed, self.cause))
 
 
 def progress_enabled(progress: bool | None = None) -> bool:
@@ -33,72 +66,202 @@ def progress_enabled(progress: bool | None = None) -> bool:
     return os.environ.get("LABSIM_PROGRESS", "1") != "0"
 
 
-def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """The cartesian product of ``grid`` as a list of parameter dicts (first key varies slowest)."""
+def _plain(value: Any) -> Any:
+    # A NumPy scalar (from np.arange, np.linspace, ...) becomes the equal Python value, so
+    # parameter checks, frames and messages see an int / float / bool / str.
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _grid_values(grid: Any) -> dict[str, list[Any]]:
+    """Check ``grid`` and materialise each value list once (generators are one-shot)."""
     if not isinstance(grid, Mapping):
         raise ConfigError("grid", grid, "a mapping of parameter name -> list of values", "sweep")
-    for name, values in grid.items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-            raise ConfigError(f"grid[{name!r}]", values, "a list of values", "sweep")
-        if len(list(values)) == 0:
-            raise ConfigError(f"grid[{name!r}]", values, "at least one value", "sweep")
-    names = list(grid)
+    values: dict[str, list[Any]] = {}
+    for name, given in grid.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError("grid", name, "parameter names that are non-empty strings", "sweep")
+        if name == "seed":
+            raise ConfigError(
+                "grid['seed']", given, "no 'seed' in the grid: pass seeds separately", "sweep"
+            )
+        accepted = "a list (or other iterable, such as a range or a NumPy array) of values"
+        if isinstance(given, (str, bytes, Mapping)) or not isinstance(given, Iterable):
+            raise ConfigError(f"grid[{name!r}]", given, accepted, "sweep")
+        try:
+            listed = [_plain(v) for v in itertools.islice(given, MAX_RUNS + 1)]
+        except TypeError:  # e.g. a 0-d NumPy array, which says it iterates but cannot
+            raise ConfigError(f"grid[{name!r}]", given, accepted, "sweep") from None
+        if not listed:
+            raise ConfigError(f"grid[{name!r}]", given, "at least one value", "sweep")
+        if len(listed) > MAX_RUNS:
+            raise ConfigError(
+                f"grid[{name!r}]", given, f"at most {MAX_RUNS} values (runs per sweep)", "sweep"
+            )
+        values[name] = listed
+    return values
+
+
+def _count_points(values: Mapping[str, Sequence[Any]]) -> int:
+    return math.prod(len(v) for v in values.values())
+
+
+def _check_points(values: Mapping[str, Sequence[Any]], limit: int, seeds: int = 1) -> int:
+    points = _count_points(values)
+    if points * seeds > limit:
+        sizes = " x ".join(f"{len(v)} {name}" for name, v in values.items()) or "1"
+        raise ConfigError(
+            "grid",
+            f"{sizes} = {points} point(s) x {seeds} seed(s) = {points * seeds} runs",
+            f"at most {limit} runs per sweep (split the sweep or sample fewer values)",
+            "sweep",
+        )
+    return points
+
+
+def _points(values: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    names = list(values)
     return [
         dict(zip(names, combo, strict=True))
-        for combo in itertools.product(*(list(grid[n]) for n in names))
+        for combo in itertools.product(*(values[n] for n in names))
     ]
+
+
+def grid_points(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
+    """The cartesian product of ``grid`` as a list of parameter dicts (first key varies slowest).
+
+    Each value list may be any iterable (a list, a range, a NumPy array, a generator); it is
+    read once. NumPy scalars become the equal Python values. More than :data:`MAX_RUNS`
+    points raise :class:`~labsim.ConfigError`.
+    """
+    values = _grid_values(grid)
+    _check_points(values, MAX_RUNS)
+    return _points(values)
+
+
+def _seed_list(seeds: Any, points: int) -> Sequence[int]:
+    """Check ``seeds`` cheaply and return them as a sequence (a range stays a range)."""
+    accepted = "an int n >= 1 (meaning range(n)), a range or a list of integers >= 0"
+    if is_integer(seeds):
+        if seeds < 1:
+            raise ConfigError("seeds", seeds, accepted, "sweep")
+        seeds = range(int(seeds))
+    if isinstance(seeds, range):
+        if len(seeds) == 0:
+            raise ConfigError("seeds", seeds, "at least one seed", "sweep")
+        if min(seeds[0], seeds[-1]) < 0:
+            raise ConfigError("seeds", seeds, "a range of seeds >= 0", "sweep")
+        runs = len(seeds)
+        if runs * points > MAX_RUNS:
+            _too_many(points, seeds, runs)
+        return seeds
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
+        raise ConfigError("seeds", seeds, accepted, "sweep")
+    cap = MAX_RUNS // points + 1  # reading more than this can only end in "too many runs"
+    try:
+        listed = list(itertools.islice(seeds, cap))
+    except TypeError:
+        raise ConfigError("seeds", seeds, accepted, "sweep") from None
+    if not listed:
+        raise ConfigError("seeds", seeds, "at least one seed", "sweep")
+    if len(listed) * points > MAX_RUNS:
+        _too_many(points, seeds, len(listed), at_least=True)
+    checked = []
+    for s in listed:
+        if not is_integer(s) or s < 0:
+            raise ConfigError("seeds", s, "non-negative integers", "sweep")
+        checked.append(int(s))
+    return checked
+
+
+def _too_many(points: int, seeds: Any, count: int, at_least: bool = False) -> None:
+    more = "at least " if at_least else ""
+    raise ConfigError(
+        "seeds",
+        seeds,
+        f"at most {MAX_RUNS} runs per sweep; {points} grid point(s) x {more}{count} seeds = "
+        f"{more}{points * count} runs",
+        "sweep",
+    )
 
 
 def _run_one(
     fn: Callable[[dict[str, Any], int], Mapping[str, Any]], params: dict[str, Any], seed: int
 ) -> dict[str, Any]:
-    figures = fn(dict(params), seed)
+    context = f"sweep run with params {params!r} and seed {seed}"
+    try:
+        figures = fn(dict(params), seed)
+    except ConfigError as exc:
+        # Bad input stays a ConfigError (what callers catch), now also naming the run.
+        inner = f"{context}: {exc.context}" if exc.context else context
+        raise ConfigError(exc.parameter, exc.value, exc.accepted, inner) from exc
+    except Exception as exc:
+        raise RunError(params, seed, f"{type(exc).__name__}: {exc}") from exc
     if not isinstance(figures, Mapping):
-        raise TypeError(
-            f"sweep function must return a dict of figures, got {type(figures).__name__}"
+        raise ConfigError(
+            "fn", type(figures).__name__, "a function returning a dict of figures", context
         )
     clash = set(figures) & (set(params) | {"seed"})
     if clash:
-        raise ValueError(f"figures {sorted(clash)} have the same names as parameters or 'seed'")
+        raise ConfigError(
+            "fn",
+            sorted(clash),
+            "figures whose names differ from the parameters and 'seed'",
+            context,
+        )
     return {**params, "seed": seed, **figures}
 
 
 def sweep(
     fn: Callable[[dict[str, Any], int], Mapping[str, Any]],
-    grid: Mapping[str, Sequence[Any]],
+    grid: Mapping[str, Iterable[Any]],
     seeds: Iterable[int] | int,
     executor: Executor | None = None,
     *,
     progress: bool | None = None,
     description: str = "sweep",
+    validate: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """Run ``fn(params, seed)`` over a parameter grid and seeds.
 
     Args:
         fn: Returns a dict of figures for one run. With a process pool or Dask it must be
             importable (defined in a module, not a notebook cell, for process pools).
-        grid: Parameter name -> list of values; every combination is run.
-        seeds: Seeds to run each combination with (an int ``n`` means ``range(n)``).
+        grid: Parameter name -> values (a list, range, NumPy array or generator, read once);
+            every combination is run. NumPy scalars are passed to ``fn`` as the equal Python
+            ``int`` / ``float`` / ``bool`` / ``str``.
+        seeds: Seeds to run each combination with: an int ``n`` means ``range(n)``; a range is
+            checked without being listed; any other iterable of integers >= 0 is read once.
+            NumPy integers are passed as Python ints.
         executor: Any ``concurrent.futures.Executor``; ``None`` runs serially in this process.
         progress: Show a progress bar (default: unless ``LABSIM_PROGRESS=0``).
         description: Label of the progress bar.
+        validate: Called with every grid point before the first run (a scenario's parameter
+            check); whatever it raises stops the sweep before anything has run.
 
     Returns:
         One row per run: the parameters, ``seed``, then the figures; rows in grid order, seeds
         innermost.
+
+    Raises:
+        ConfigError: for a bad grid, bad seeds, more than :data:`MAX_RUNS` runs, a grid point
+            ``validate`` refuses, a ConfigError inside a run (its context then names the
+            run's parameters and seed) or figures that are not a dict or shadow a parameter.
+        RunError: if ``fn`` raises anything else; it names the parameters and the seed.
     """
-    points = grid_points(grid)
-    seed_list = (
-        list(range(seeds))
-        if isinstance(seeds, int) and not isinstance(seeds, bool)
-        else list(seeds)
-    )
-    if not seed_list:
-        raise ConfigError("seeds", seeds, "at least one seed", "sweep")
-    for s in seed_list:
-        if not isinstance(s, int) or isinstance(s, bool) or s < 0:
-            raise ConfigError("seeds", s, "non-negative integers", "sweep")
-    tasks = [(p, s) for p in points for s in seed_list]
+    if not callable(fn):
+        raise ConfigError("fn", fn, "a function fn(params: dict, seed: int) -> dict", "sweep")
+    if validate is not None and not callable(validate):
+        raise ConfigError("validate", validate, "None or a function of one grid point", "sweep")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ConfigError("executor", executor, "None or a concurrent.futures.Executor", "sweep")
+    values = _grid_values(grid)
+    points = _check_points(values, MAX_RUNS)
+    seed_list = _seed_list(seeds, points)
+    grid_list = _points(values)
+    if validate is not None:
+        for point in grid_list:  # every combination checked before the first run
+            validate(dict(point))
+    tasks = [(p, s) for p in grid_list for s in seed_list]
     bar = tqdm(total=len(tasks), desc=description, disable=not progress_enabled(progress))
     rows: list[dict[str, Any] | None] = [None] * len(tasks)
     try:
@@ -107,13 +270,17 @@ def sweep(
                 rows[i] = _run_one(fn, params, seed)
                 bar.update()
         else:
-            futures = {
-                executor.submit(_run_one, fn, params, seed): i
-                for i, (params, seed) in enumerate(tasks)
-            }
-            for future in as_completed(futures):
-                rows[futures[future]] = future.result()
-                bar.update()
+            futures: dict[Future[dict[str, Any]], int] = {}
+            try:
+                for i, (params, seed) in enumerate(tasks):
+                    futures[executor.submit(_run_one, fn, params, seed)] = i
+                for future in as_completed(futures):
+                    rows[futures[future]] = future.result()
+                    bar.update()
+            except BaseException:
+                for future in futures:  # do not leave queued runs behind a failure
+                    future.cancel()
+                raise
     finally:
         bar.close()
     return pd.DataFrame(rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import math
 import random
 from collections.abc import Generator
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pandas as pd
 import simpy
 
-from labsim.errors import ConfigError, check_int
+from labsim.errors import ConfigError, check_int, is_real
 from labsim.record import Recorder, Table
 
 __all__ = ["World", "current_world", "ms", "stream_seed"]
@@ -61,6 +62,8 @@ class World:
     """
 
     def __init__(self, seed: int = 0, *, record_level: str = "full"):
+        # NumPy integers are accepted and stored as a Python int (the stream hashes use its
+        # decimal text); bool, floats such as 1.7, strings and negatives are refused.
         self.seed = check_int("seed", seed, minimum=0, context="World")
         self.env = simpy.Environment()
         self.recorder = Recorder(record_level)
@@ -84,10 +87,10 @@ class World:
         the numbers another component sees, so two variants of an experiment share common
         random numbers.
         """
+        if not isinstance(name, str) or not name:
+            raise ConfigError("name", name, "a non-empty string", "World.rng")
         stream = self._streams.get(name)
         if stream is None:
-            if not isinstance(name, str) or not name:
-                raise ConfigError("name", name, "a non-empty string", "World.rng")
             stream = random.Random(stream_seed(self.seed, name))
             self._streams[name] = stream
         return stream
@@ -114,12 +117,19 @@ class World:
         """Advance the simulation until simulated time ``until`` (or until nothing is left).
 
         Raises:
-            ConfigError: if ``until`` is not after the current time.
+            ConfigError: if ``until`` is not a finite time after the current time (NaN and
+                infinity are refused: leave ``until`` out to run until nothing is left).
         """
-        if until is not None and (
-            not isinstance(until, (int, float)) or isinstance(until, bool) or until <= self.now
-        ):
-            raise ConfigError("until", until, f"a time after now ({self.now:g})", "World.run")
+        if until is not None:
+            try:
+                end = float(until) if is_real(until) else math.nan
+            except OverflowError:
+                end = math.inf
+            if not math.isfinite(end) or end <= self.now:
+                raise ConfigError(
+                    "until", until, f"None or a finite time after now ({self.now:g})", "World.run"
+                )
+            until = end
         with self:
             self.env.run(until=until)
 

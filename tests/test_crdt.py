@@ -1,5 +1,8 @@
 """CRDT laws (hypothesis) and the semantics each type promises."""
 
+import math
+
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +16,7 @@ from labsim.replication.crdt import (
     ORSet,
     PNCounter,
     TwoPSet,
+    VersionVector,
 )
 
 REPLICAS = ["r1", "r2", "r3"]
@@ -153,3 +157,137 @@ def test_mv_register_keeps_concurrent_writes_as_siblings():
 def test_merging_different_types_is_a_clear_error(a, b):
     with pytest.raises(ConfigError, match=type(a).__name__):
         a.merge(b)
+
+
+@pytest.mark.parametrize(
+    "bad", [math.nan, float("nan"), np.float64("nan"), math.inf, (1.0, math.nan)]
+)
+def test_lww_register_refuses_nan_and_infinite_timestamps(bad):
+    # Before: a NaN stamp was accepted and merge depended on the argument order.
+    with pytest.raises(ConfigError) as info:
+        LWWRegister().assign("x", bad, "r1")
+    assert info.value.parameter == "timestamp" and "LWWRegister.assign" in str(info.value)
+    with pytest.raises(ConfigError, match="timestamp"):
+        LWWRegister("x", bad, "r1")  # built directly, too
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (1.0, (1.0, 0)),
+        ((1.0, 0), 2),
+        ((1.0, 0), (1.0, 0, 0)),
+    ],
+)
+def test_lww_register_refuses_mixed_timestamp_kinds(first, second):
+    a = LWWRegister().assign("a", first, "r1")
+    b = LWWRegister().assign("b", second, "r2")
+    for x, y in ((a, b), (b, a)):
+        with pytest.raises(ConfigError) as info:
+            x.merge(y)
+        assert info.value.parameter == "timestamp" and "LWWRegister.merge" in str(info.value)
+    with pytest.raises(ConfigError, match=r"LWWRegister\.assign"):
+        a.assign("c", second, "r3")
+
+
+@pytest.mark.parametrize("bad", ["5", None, True, [1, 2], (), ("a", 1), (True, 1)])
+def test_lww_register_refuses_timestamps_that_are_not_numbers_or_tuples_of_numbers(bad):
+    with pytest.raises(ConfigError, match=r"LWWRegister.assign: timestamp="):
+        LWWRegister().assign("x", bad, "r1")
+
+
+def test_lww_register_takes_numpy_stamps_as_python_numbers():
+    reg = LWWRegister().assign("x", np.float32(1.5), np.int64(3))
+    assert reg.timestamp == 1.5 and type(reg.timestamp) is float
+    assert reg.replica == 3 and type(reg.replica) is int
+    hlc = LWWRegister().assign("y", (np.float64(2.0), np.int64(1)), "r1")
+    assert hlc.timestamp == (2.0, 1) and type(hlc.timestamp[1]) is int
+    assert hlc.merge(LWWRegister().assign("z", (2.0, 2), "r2")).value == "z"
+    assert (
+        LWWRegister().assign("i", 3, "r1").merge(LWWRegister().assign("f", 2.5, "r2")).value == "i"
+    )
+
+
+def test_pn_counter_decrement_errors_name_decrement():
+    # Before: the message said GCounter.increment.
+    with pytest.raises(ConfigError) as info:
+        PNCounter().decrement("r1", -2)
+    assert "PNCounter.decrement" in str(info.value) and "increment" not in str(info.value)
+    with pytest.raises(ConfigError, match=r"PNCounter\.increment"):
+        PNCounter().increment("r1", -2)
+
+
+OPERATIONS = {
+    "GCounter.increment": lambda replica, amount: GCounter().increment(replica, amount),
+    "PNCounter.increment": lambda replica, amount: PNCounter().increment(replica, amount),
+    "PNCounter.decrement": lambda replica, amount: PNCounter().decrement(replica, amount),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+@pytest.mark.parametrize(
+    "amount", [-1, np.int64(-1), math.nan, 1.5, 2.0, True, np.bool_(True), "2", None]
+)
+def test_counter_operations_refuse_bad_amounts_naming_the_operation(operation, amount):
+    with pytest.raises(ConfigError) as info:
+        OPERATIONS[operation]("r1", amount)
+    assert info.value.parameter == "amount"
+    assert str(info.value).startswith(operation + ":")
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_counter_operations_take_numpy_amounts(operation):
+    state = OPERATIONS[operation]("r1", np.int64(3))
+    assert abs(state.value) == 3 and type(abs(state.value)) is int
+    assert state == OPERATIONS[operation]("r1", 3)
+
+
+REPLICA_OPERATIONS = {
+    "GCounter.increment": lambda r: GCounter().increment(r),
+    "PNCounter.increment": lambda r: PNCounter().increment(r),
+    "PNCounter.decrement": lambda r: PNCounter().decrement(r),
+    "LWWRegister.assign": lambda r: LWWRegister().assign("v", 1.0, r),
+    "MVRegister.assign": lambda r: MVRegister().assign("v", r),
+    "ORSet.add": lambda r: ORSet().add("milk", r),
+    "VersionVector.increment": lambda r: VersionVector().increment(r),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(REPLICA_OPERATIONS))
+@pytest.mark.parametrize("replica", [None, "", True, 1.5, math.nan, ["r1"], ("r", 1)])
+def test_operations_refuse_bad_replica_ids_naming_the_operation(operation, replica):
+    with pytest.raises(ConfigError) as info:
+        REPLICA_OPERATIONS[operation](replica)
+    assert info.value.parameter == "replica"
+    assert str(info.value).startswith(operation + ":")
+
+
+@pytest.mark.parametrize(
+    "operation, call",
+    [
+        ("GSet.add", lambda e: GSet().add(e)),
+        ("TwoPSet.add", lambda e: TwoPSet().add(e)),
+        ("TwoPSet.remove", lambda e: TwoPSet().remove(e)),
+        ("ORSet.add", lambda e: ORSet().add(e, "r1")),
+        ("ORSet.remove", lambda e: ORSet().remove(e)),
+        ("MVRegister.assign", lambda e: MVRegister().assign(e, "r1")),
+    ],
+)
+@pytest.mark.parametrize("element", [["a"], {"a": 1}, {"a"}, math.nan])
+def test_set_elements_and_mv_values_must_be_hashable_and_equal_to_themselves(
+    operation, call, element
+):
+    # Before: a list raised a bare TypeError ("unhashable type") and NaN was added for good.
+    with pytest.raises(ConfigError) as info:
+        call(element)
+    assert str(info.value).startswith(operation + ":")
+
+
+def test_version_vector_of_checks_its_counts():
+    assert VersionVector.of({"r1": np.int64(2)}).get("r1") == 2
+    with pytest.raises(ConfigError, match=r"VersionVector\.of"):
+        VersionVector.of({"r1": -1})
+    with pytest.raises(ConfigError, match=r"VersionVector\.of"):
+        VersionVector.of([("r1", 1)])
+    with pytest.raises(ConfigError, match=r"VersionVector\.merge"):
+        VersionVector().merge({"r1": 1})

@@ -207,3 +207,19 @@ def test_bad_cqrs_parameters(kwargs, parameter):
     with pytest.raises(ConfigError) as info:
         cqrs.run(**kwargs)
     assert info.value.parameter == parameter
+
+
+def test_loaded_and_upcast_events_stay_read_only(store):
+    repo = Repository(store, Order)
+    repo.save(Order.create("1", "ada", [dict(line) for line in LINES]))
+    stored = store.read_stream("order-1")[0]
+    with pytest.raises(TypeError, match="read-only"):
+        stored.data["lines"][0]["qty"] = 1000  # a reader cannot rewrite the order
+    assert repo.load("1").total == 20.0
+    upcasters = Upcasters()
+    upcasters.register("order.created", 1, lambda d: {**d, "currency": "EUR"})
+    shaped = upcasters.upcast(stored)
+    assert shaped.data["currency"] == "EUR" and shaped.event_version == 2
+    with pytest.raises(TypeError, match="read-only"):
+        shaped.data["currency"] = "USD"
+    assert store.read_stream("order-1")[0].data == stored.data  # the upcast changed no history

@@ -1,5 +1,6 @@
 """One contract suite, run against both event store backends."""
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -212,6 +213,161 @@ def test_random_appends_keep_versions_and_global_order(store, ops):
     assert [e.position for e in everything] == list(range(len(everything)))
     for sid, version in model.items():
         assert [e.stream_version for e in store.read_stream(sid)] == list(range(version + 1))
+
+
+def test_reads_cannot_rewrite_history(store):
+    store.append("a", [Event("thing.happened", {"n": 1, "lines": [{"q": 1}]}, event_id="x1")])
+    first = store.read_stream("a")[0]
+    with pytest.raises(TypeError, match="read-only"):
+        first.data["n"] = 999
+    with pytest.raises(TypeError, match="read-only"):
+        first.data["lines"][0]["q"] = 999
+    with pytest.raises(TypeError, match="read-only"):
+        store.read_all()[0].metadata["injected"] = True
+    again = store.read_stream("a")[0]
+    assert again.data == {"n": 1, "lines": [{"q": 1}]} and again.metadata == {}
+    assert again.event.data == again.data
+
+
+def _outcome(call):
+    """What a call did: ('ok', result) or ('raised', exception type, parameter)."""
+    try:
+        result = call()
+    except Exception as exc:  # the outcome itself is compared
+        return ("raised", type(exc), getattr(exc, "parameter", None))
+    return ("ok", result)
+
+
+def _stores(tmp_path):
+    sqlite = SqliteEventStore(tmp_path / "contract.db")
+    return InMemoryEventStore(), sqlite
+
+
+class _NotAnEvent:
+    event_id = "fake"
+
+
+#: Bad calls, each with the parameter the ConfigError must name.
+BAD_CALLS = [
+    ("stream id ''", lambda s: s.append("", [ev(1)]), "stream_id"),
+    ("stream id None", lambda s: s.append(None, [ev(1)]), "stream_id"),
+    ("stream id 5", lambda s: s.append(5, [ev(1)]), "stream_id"),
+    ("stream id list", lambda s: s.append(["s"], [ev(1)]), "stream_id"),
+    ("events not an Event", lambda s: s.append("s", _NotAnEvent()), "events"),
+    ("events a dict", lambda s: s.append("s", {"event_type": "x"}), "events"),
+    ("events a str", lambda s: s.append("s", "thing.happened"), "events"),
+    ("events an int", lambda s: s.append("s", 5), "events"),
+    ("events None", lambda s: s.append("s", None), "events"),
+    ("list with a non-Event", lambda s: s.append("s", [ev(1), "x"]), "events"),
+    ("list with a dict", lambda s: s.append("s", [ev(1), {"event_type": "x"}]), "events"),
+    ("empty list", lambda s: s.append("s", []), "events"),
+    ("empty generator", lambda s: s.append("s", (e for e in [])), "events"),
+    ("expected -2", lambda s: s.append("s", [ev(1)], -2), "expected_version"),
+    ("expected -1", lambda s: s.append("s", [ev(1)], -1), "expected_version"),
+    ("expected 1.5", lambda s: s.append("s", [ev(1)], 1.5), "expected_version"),
+    ("expected 0.0", lambda s: s.append("s", [ev(1)], 0.0), "expected_version"),
+    ("expected 'x'", lambda s: s.append("s", [ev(1)], "x"), "expected_version"),
+    ("expected True", lambda s: s.append("s", [ev(1)], True), "expected_version"),
+    ("expected None", lambda s: s.append("s", [ev(1)], None), "expected_version"),
+    ("expected np.bool_", lambda s: s.append("s", [ev(1)], np.bool_(False)), "expected_version"),
+    ("NaN in data", lambda s: s.append("s", [Event("x.y", {"v": float("nan")})]), "data"),
+    ("inf in data", lambda s: s.append("s", [Event("x.y", {"v": float("inf")})]), "data"),
+    ("int key in data", lambda s: s.append("s", [Event("x.y", {1: "a"})]), "data"),
+    ("nested int key", lambda s: s.append("s", [Event("x.y", {"a": [{2: "b"}]})]), "data"),
+    ("object in data", lambda s: s.append("s", [Event("x.y", {"o": object()})]), "data"),
+    (
+        "object in metadata",
+        lambda s: s.append("s", [Event("x.y", metadata={"o": {1}})]),
+        "metadata",
+    ),
+    ("read_stream None", lambda s: s.read_stream(None), "stream_id"),
+    ("read_stream 5", lambda s: s.read_stream(5), "stream_id"),
+    ("read_stream from 1.0", lambda s: s.read_stream("s", 1.0), "from_version"),
+    ("read_stream from True", lambda s: s.read_stream("s", True), "from_version"),
+    ("read_all from -1", lambda s: s.read_all(-1), "from_position"),
+    ("read_all from 'x'", lambda s: s.read_all("x"), "from_position"),
+    ("read_all limit 2.0", lambda s: s.read_all(0, limit=2.0), "limit"),
+    ("stream_version None", lambda s: s.stream_version(None), "stream_id"),
+]
+
+
+@pytest.mark.parametrize(
+    "call, parameter", [c[1:] for c in BAD_CALLS], ids=[c[0] for c in BAD_CALLS]
+)
+def test_both_stores_refuse_the_same_bad_input_the_same_way(tmp_path, call, parameter):
+    memory, sqlite = _stores(tmp_path)
+    try:
+        for s in (memory, sqlite):
+            s.append("s", [ev(100)], NO_STREAM)
+        outcomes = [_outcome(lambda s=s: call(s)) for s in (memory, sqlite)]
+        assert outcomes[0] == outcomes[1] == ("raised", ConfigError, parameter)
+        for s in (memory, sqlite):  # nothing was written
+            assert [e.event_id for e in s.read_all()] == ["e100"]
+            assert s.stream_version("s") == 0
+    finally:
+        sqlite.close()
+
+
+GOOD_EXPECTED = [
+    ("np.int64(0)", np.int64(0), ("ok", 1)),
+    ("np.int32(0)", np.int32(0), ("ok", 1)),
+    ("0", 0, ("ok", 1)),
+    ("1 (stale)", 1, ("raised", ConcurrencyError, None)),
+    ("np.int64(3) (stale)", np.int64(3), ("raised", ConcurrencyError, None)),
+    ("ANY", ANY, ("ok", 1)),
+    ("NO_STREAM", NO_STREAM, ("raised", ConcurrencyError, None)),
+    ("STREAM_EXISTS", STREAM_EXISTS, ("ok", 1)),
+]
+
+
+@pytest.mark.parametrize(
+    "expected, outcome", [g[1:] for g in GOOD_EXPECTED], ids=[g[0] for g in GOOD_EXPECTED]
+)
+def test_both_stores_treat_expected_versions_alike(tmp_path, expected, outcome):
+    memory, sqlite = _stores(tmp_path)
+    try:
+        results = []
+        for s in (memory, sqlite):
+            s.append("s", [ev(1)], NO_STREAM)
+            results.append(_outcome(lambda s=s: s.append("s", [ev(2)], expected)))
+        assert results[0] == results[1] == outcome
+        if outcome[0] == "raised":  # the message shows the expected version as a plain int
+            with pytest.raises(ConcurrencyError) as info:
+                memory.append("s", [ev(2)], expected)
+            shown = repr(expected) if expected is NO_STREAM else repr(int(expected))
+            assert f"expected version {shown}," in str(info.value)
+    finally:
+        sqlite.close()
+
+
+def test_numpy_read_positions_are_accepted(store):
+    store.append("s", [ev(1), ev(2), ev(3)], NO_STREAM)
+    assert [e.data["n"] for e in store.read_stream("s", np.int64(1))] == [2, 3]
+    assert [e.data["n"] for e in store.read_all(np.int32(0), limit=np.int64(2))] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not an event",
+        Event("x.y", {"v": float("nan")}, event_id="bad"),
+        Event("x.y", {7: "int key"}, event_id="bad"),
+        Event("x.y", metadata={"when": object()}, event_id="bad"),
+    ],
+    ids=["non-event", "nan", "int-key", "metadata"],
+)
+def test_an_append_with_one_bad_event_writes_nothing(store, bad):
+    store.append("s", [ev(1)], NO_STREAM)
+    with pytest.raises(ConfigError):
+        store.append("s", [ev(2), ev(3), bad, ev(4)], 0)
+    assert [e.event_id for e in store.read_all()] == ["e1"]
+    assert store.stream_version("s") == 0 and store.head == 1
+    assert store.append("s", [ev(2)], 0) == 1  # the store is still usable
+
+
+def test_a_generator_of_events_is_appended_once(store):
+    assert store.append("s", (ev(n) for n in (1, 2)), NO_STREAM) == 1
+    assert [e.data["n"] for e in store.read_stream("s")] == [1, 2]
 
 
 def test_sqlite_file_errors_name_the_file(tmp_path):

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -126,3 +127,36 @@ def test_with_world_nests_inside_run_without_leaking():
     world.process(proc())
     world.run()
     assert current_world() is None
+
+
+@pytest.mark.parametrize("seed", [np.int64(7), np.int32(7), np.uint16(7)])
+def test_numpy_integer_seeds_are_accepted_as_python_ints(seed):
+    world = World(seed=seed)
+    assert world.seed == 7 and type(world.seed) is int
+    assert world.rng("net").random() == World(seed=7).rng("net").random()
+
+
+@pytest.mark.parametrize("seed", [np.bool_(True), 1.7, np.float64(2.0), -3, np.int64(-1), None])
+def test_more_bad_seeds_are_config_errors(seed):
+    with pytest.raises(ConfigError) as info:
+        World(seed=seed)
+    assert info.value.parameter == "seed" and "integer >= 0" in str(info.value)
+
+
+@pytest.mark.parametrize("name", [5, None, "", ["net"], b"net"])
+def test_rng_names_must_be_non_empty_strings(name):
+    with pytest.raises(ConfigError) as info:
+        World().rng(name)
+    assert info.value.parameter == "name" and "World.rng" in str(info.value)
+
+
+@pytest.mark.parametrize("until", [float("nan"), float("inf"), True, 10**400])
+def test_run_until_must_be_a_finite_time(until):
+    with pytest.raises(ConfigError, match="until"):
+        World().run(until=until)
+
+
+def test_run_until_accepts_numpy_numbers():
+    world = World()
+    world.run(until=np.float32(1.5))
+    assert world.now == 1.5

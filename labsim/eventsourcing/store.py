@@ -11,6 +11,12 @@ Semantics follow EventStoreDB:
 * every event also gets a 0-based **global position**; ``read_all(from_position)`` returns
   events in that order, which is what catch-up readers (projections) follow;
 * ``read_stream`` of an unknown stream returns an empty list;
+* stored events are read-only all the way down (``data`` and ``metadata`` are
+  :class:`~labsim.events.FrozenDict`), so a reader cannot rewrite history through them;
+* both stores accept and refuse exactly the same input: a stream id is a non-empty string,
+  ``events`` one :class:`~labsim.Event` or a non-empty sequence of them, whose ``data`` and
+  ``metadata`` are JSON objects (string keys; no NaN or infinity; tuples come back as lists);
+  anything else raises :class:`~labsim.ConfigError` before anything is written;
 * **idempotent appends**: appending a batch whose events are *all* already stored in that
   stream (same event ids, in order) writes nothing and returns the version of the last of them
   — a retried append is safe. A batch mixing stored and new event ids, or reusing an id stored
@@ -22,13 +28,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from labsim.errors import ConfigError
-from labsim.events import Event
+from labsim.errors import ConfigError, check_int, is_integer
+from labsim.events import Event, FrozenDict
 
 __all__ = [
     "ANY",
@@ -96,8 +102,15 @@ class RecordedEvent:
     source: str
     correlation_id: str
     causation_id: str | None
-    data: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=FrozenDict)
+    metadata: Mapping[str, Any] = field(default_factory=FrozenDict)
+
+    def __post_init__(self) -> None:
+        # Whatever a backend decoded, hand out read-only payloads.
+        if type(self.data) is not FrozenDict:
+            object.__setattr__(self, "data", FrozenDict(self.data))
+        if type(self.metadata) is not FrozenDict:
+            object.__setattr__(self, "metadata", FrozenDict(self.metadata))
 
     @property
     def event(self) -> Event:
@@ -115,16 +128,64 @@ class RecordedEvent:
         )
 
 
-def _check_expected(expected: Any) -> None:
-    if expected in (ANY, NO_STREAM, STREAM_EXISTS):
-        return
-    if not isinstance(expected, int) or isinstance(expected, bool) or expected < 0:
+def _check_expected(expected: Any) -> Any:
+    """Return ``expected`` (NumPy integers as Python ints) or raise ConfigError."""
+    if expected is ANY or expected is NO_STREAM or expected is STREAM_EXISTS:
+        return expected
+    if not is_integer(expected) or expected < 0:
         raise ConfigError(
             "expected_version",
             expected,
             "an int >= 0 (the stream's current version), ANY, NO_STREAM or STREAM_EXISTS",
             "EventStore.append",
         )
+    return int(expected)
+
+
+def _check_stream_id(stream_id: Any, context: str) -> str:
+    if not isinstance(stream_id, str) or not stream_id:
+        raise ConfigError("stream_id", stream_id, "a non-empty string", context)
+    return stream_id
+
+
+def _bad_json_key(value: Any) -> Any:
+    """The first mapping key in ``value`` that is not a string (JSON would turn it into one),
+    or ``None``."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return key
+            bad = _bad_json_key(item)
+            if bad is not None:
+                return bad
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            bad = _bad_json_key(item)
+            if bad is not None:
+                return bad
+    return None
+
+
+def _json_object(name: str, value: Mapping[str, Any], stream_id: str) -> str:
+    """``value`` as JSON text, or ConfigError if JSON would refuse or change it."""
+    bad_key = _bad_json_key(value)
+    if bad_key is not None:
+        raise ConfigError(
+            name,
+            value,
+            f"a JSON object with string keys (key {bad_key!r} is not a string); "
+            "nothing was written",
+            f"EventStore.append to stream {stream_id!r}",
+        )
+    try:
+        return json.dumps(value, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            name,
+            value,
+            f"a JSON-serialisable payload without NaN or infinity ({exc}); nothing was written",
+            f"EventStore.append to stream {stream_id!r}",
+        ) from None
 
 
 def _matches(expected: Any, actual: int | None) -> bool:
@@ -145,28 +206,37 @@ def _check_version(stream_id: str, expected: Any, actual: int | None) -> int:
     return -1 if actual is None else actual
 
 
-def _prepare(stream_id: str, events: Sequence[Event]) -> list[tuple[Event, str, str]]:
-    if not isinstance(stream_id, str) or not stream_id:
-        raise ConfigError("stream_id", stream_id, "a non-empty string", "EventStore.append")
+def _prepare(stream_id: str, events: Any) -> list[tuple[Event, str, str]]:
+    """Check a whole batch before anything is written; return each event with its JSON."""
+    _check_stream_id(stream_id, "EventStore.append")
     if isinstance(events, Event):
         events = [events]
+    elif isinstance(events, (str, bytes, Mapping)) or not isinstance(events, Iterable):
+        raise ConfigError(
+            "events",
+            events,
+            "a labsim.Event or a non-empty list of them",
+            f"EventStore.append to stream {stream_id!r}",
+        )
     prepared = []
-    for event in events:
+    for index, event in enumerate(events):
         if not isinstance(event, Event):
-            raise ConfigError("events", event, "labsim.Event envelopes", "EventStore.append")
-        try:
-            data = json.dumps(dict(event.data), sort_keys=True)
-            metadata = json.dumps(dict(event.metadata), sort_keys=True)
-        except (TypeError, ValueError) as exc:
             raise ConfigError(
-                "data",
-                event.data,
-                f"a JSON-serialisable payload ({exc}); nothing was written",
-                f"stream {stream_id!r}",
-            ) from None
+                "events",
+                event,
+                f"a labsim.Event envelope (item {index} of the batch is not; nothing was written)",
+                f"EventStore.append to stream {stream_id!r}",
+            )
+        data = _json_object("data", event.data, stream_id)
+        metadata = _json_object("metadata", event.metadata, stream_id)
         prepared.append((event, data, metadata))
     if not prepared:
-        raise ConfigError("events", events, "at least one event", f"stream {stream_id!r}")
+        raise ConfigError(
+            "events",
+            events,
+            "at least one event",
+            f"EventStore.append to stream {stream_id!r}",
+        )
     ids = [e.event_id for e, _, _ in prepared]
     if len(set(ids)) != len(ids):
         raise DuplicateEventError(f"stream {stream_id!r}: the batch repeats an event id")
@@ -200,9 +270,10 @@ class EventStore:
         raise NotImplementedError  # pragma: no cover - abstract
 
     @staticmethod
-    def _check_read(from_version: Any, name: str) -> None:
-        if not isinstance(from_version, int) or isinstance(from_version, bool) or from_version < 0:
+    def _check_read(from_version: Any, name: str) -> int:
+        if not is_integer(from_version) or from_version < 0:
             raise ConfigError(name, from_version, "an int >= 0", "EventStore")
+        return int(from_version)
 
 
 class InMemoryEventStore(EventStore):
@@ -216,7 +287,7 @@ class InMemoryEventStore(EventStore):
     def append(
         self, stream_id: str, events: Sequence[Event] | Event, expected_version: Any = ANY
     ) -> int:
-        _check_expected(expected_version)
+        expected_version = _check_expected(expected_version)
         prepared = _prepare(stream_id, events)
         stream = self._streams.get(stream_id, [])
         known = [self._ids.get(e.event_id) for e, _, _ in prepared]
@@ -251,15 +322,17 @@ class InMemoryEventStore(EventStore):
         return version
 
     def read_stream(self, stream_id: str, from_version: int = 0) -> list[RecordedEvent]:
-        self._check_read(from_version, "from_version")
+        _check_stream_id(stream_id, "EventStore.read_stream")
+        from_version = self._check_read(from_version, "from_version")
         return list(self._streams.get(stream_id, [])[from_version:])
 
     def read_all(self, from_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
-        self._check_read(from_position, "from_position")
+        from_position = self._check_read(from_position, "from_position")
         end = None if limit is None else from_position + _check_limit(limit)
         return self._all[from_position:end]
 
     def stream_version(self, stream_id: str) -> int | None:
+        _check_stream_id(stream_id, "EventStore.stream_version")
         stream = self._streams.get(stream_id)
         return len(stream) - 1 if stream else None
 
@@ -269,9 +342,9 @@ class InMemoryEventStore(EventStore):
 
 
 def _check_limit(limit: Any) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+    if not is_integer(limit) or limit < 0:
         raise ConfigError("limit", limit, "None or an int >= 0", "EventStore.read_all")
-    return limit
+    return int(limit)
 
 
 def _idempotent(
@@ -357,7 +430,7 @@ class SqliteEventStore(EventStore):
     def append(
         self, stream_id: str, events: Sequence[Event] | Event, expected_version: Any = ANY
     ) -> int:
-        _check_expected(expected_version)
+        expected_version = _check_expected(expected_version)
         prepared = _prepare(stream_id, events)
 
         def work(db: sqlite3.Connection) -> int:
@@ -436,7 +509,8 @@ class SqliteEventStore(EventStore):
         return RecordedEvent(*row[:10], json.loads(row[10]), json.loads(row[11]))
 
     def read_stream(self, stream_id: str, from_version: int = 0) -> list[RecordedEvent]:
-        self._check_read(from_version, "from_version")
+        _check_stream_id(stream_id, "EventStore.read_stream")
+        from_version = self._check_read(from_version, "from_version")
         rows = self._run(
             lambda db: db.execute(
                 f"SELECT {self._COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? "
@@ -447,7 +521,7 @@ class SqliteEventStore(EventStore):
         return [self._record(r) for r in rows]
 
     def read_all(self, from_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
-        self._check_read(from_position, "from_position")
+        from_position = self._check_read(from_position, "from_position")
         count = -1 if limit is None else _check_limit(limit)
         rows = self._run(
             lambda db: db.execute(
@@ -458,6 +532,7 @@ class SqliteEventStore(EventStore):
         return [self._record(r) for r in rows]
 
     def stream_version(self, stream_id: str) -> int | None:
+        _check_stream_id(stream_id, "EventStore.stream_version")
         (v,) = self._run(
             lambda db: db.execute(
                 "SELECT MAX(stream_version) FROM events WHERE stream_id = ?", (stream_id,)
@@ -485,8 +560,7 @@ def append_with_retry(
     Returns the new stream version. ``decide`` may return no events (nothing is appended; the
     current version is returned, ``-1`` for an empty stream).
     """
-    if not isinstance(attempts, int) or attempts < 1:
-        raise ConfigError("attempts", attempts, "an int >= 1", "append_with_retry")
+    attempts = check_int("attempts", attempts, 1, "append_with_retry")
     for attempt in range(attempts):
         history = store.read_stream(stream_id)
         new = list(decide(history))

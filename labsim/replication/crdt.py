@@ -5,6 +5,13 @@ reads it. ``merge`` is commutative, associative and idempotent, so replicas that
 same updates — in any order, any number of times — hold equal states (strong eventual
 consistency). Merging two different CRDT types raises :class:`~labsim.ConfigError`.
 
+Bad input to an operation raises :class:`~labsim.ConfigError` naming the operation: a replica
+id is a non-empty string or an integer; an amount is an integer >= 0 (NumPy integers are
+accepted, ``bool``, floats and NaN are not); set elements and register values must be
+hashable (and not NaN, which is not equal to itself); an LWW timestamp is a finite number or
+a tuple of finite numbers (an HLC ``(l, c)``), and registers stamped one way never merge with
+registers stamped the other way (or with tuples of another length).
+
 =============== ============================ =============================================
 type            operations                   value
 =============== ============================ =============================================
@@ -25,7 +32,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from labsim.errors import ConfigError
+from labsim.errors import ConfigError, is_integer, is_real
 
 __all__ = [
     "CRDT",
@@ -51,9 +58,35 @@ def _frozen_counts(
 
 
 def _check_amount(amount: Any, context: str) -> int:
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+    if type(amount) is int and amount >= 0:
+        return amount
+    if not is_integer(amount) or amount < 0:
         raise ConfigError("amount", amount, "an integer >= 0", context)
-    return amount
+    return int(amount)
+
+
+def _check_replica(replica: Any, context: str) -> Hashable:
+    """A replica id: a non-empty string or an integer (NumPy integers become Python ints)."""
+    if type(replica) is str and replica:
+        return replica
+    if isinstance(replica, str) and replica:
+        return str(replica)
+    if is_integer(replica):
+        return int(replica)
+    raise ConfigError("replica", replica, "a replica id: a non-empty string or an integer", context)
+
+
+def _check_hashable(name: str, value: Any, context: str) -> Any:
+    """A set element or register value: hashable, and equal to itself (not NaN)."""
+    try:
+        hash(value)
+    except TypeError:
+        raise ConfigError(
+            name, value, "a hashable value (a str, number or tuple, not a list or dict)", context
+        ) from None
+    if isinstance(value, float) and value != value:
+        raise ConfigError(name, value, "a value equal to itself (NaN never is)", context)
+    return value
 
 
 class CRDT:
@@ -94,8 +127,14 @@ class VersionVector:
 
     @classmethod
     def of(cls, counts: Mapping[Hashable, int]) -> VersionVector:
-        """Build from a mapping."""
-        return cls(_frozen_counts(counts))
+        """Build from a mapping replica -> count (an integer >= 0)."""
+        if not isinstance(counts, Mapping):
+            raise ConfigError("counts", counts, "a mapping replica -> count", "VersionVector.of")
+        checked = {
+            _check_replica(r, "VersionVector.of"): _check_amount(c, "VersionVector.of")
+            for r, c in counts.items()
+        }
+        return cls(_frozen_counts(checked))
 
     def get(self, replica: Hashable) -> int:
         """Events seen from ``replica``."""
@@ -103,16 +142,21 @@ class VersionVector:
 
     def increment(self, replica: Hashable) -> VersionVector:
         """This vector with one more event from ``replica``."""
+        replica = _check_replica(replica, "VersionVector.increment")
         d = dict(self.counts)
         d[replica] = d.get(replica, 0) + 1
-        return VersionVector.of(d)
+        return VersionVector(_frozen_counts(d))
 
     def merge(self, other: VersionVector) -> VersionVector:
         """Pointwise maximum."""
+        if type(other) is not VersionVector:
+            raise ConfigError(
+                "other", type(other).__name__, "a VersionVector", "VersionVector.merge"
+            )
         d = dict(self.counts)
         for r, c in other.counts:
             d[r] = max(d.get(r, 0), c)
-        return VersionVector.of(d)
+        return VersionVector(_frozen_counts(d))
 
     def __le__(self, other: VersionVector) -> bool:
         o = dict(other.counts)
@@ -134,7 +178,13 @@ class GCounter(CRDT):
 
     def increment(self, replica: Hashable, amount: int = 1) -> GCounter:
         """Add ``amount`` (>= 0) at ``replica``."""
-        _check_amount(amount, "GCounter.increment")
+        return self._add(
+            _check_replica(replica, "GCounter.increment"),
+            _check_amount(amount, "GCounter.increment"),
+        )
+
+    def _add(self, replica: Hashable, amount: int) -> GCounter:
+        # Arguments already checked by the public operation.
         d = dict(self.counts)
         d[replica] = d.get(replica, 0) + amount
         return GCounter(_frozen_counts(d))
@@ -164,11 +214,15 @@ class PNCounter(CRDT):
 
     def increment(self, replica: Hashable, amount: int = 1) -> PNCounter:
         """Add ``amount`` (>= 0)."""
-        return PNCounter(self.p.increment(replica, amount), self.n)
+        replica = _check_replica(replica, "PNCounter.increment")
+        amount = _check_amount(amount, "PNCounter.increment")
+        return PNCounter(self.p._add(replica, amount), self.n)
 
     def decrement(self, replica: Hashable, amount: int = 1) -> PNCounter:
-        """Subtract ``amount`` (>= 0)."""
-        return PNCounter(self.p, self.n.increment(replica, amount))
+        """Subtract ``amount`` (>= 0; a negative amount is refused, not read as an increment)."""
+        replica = _check_replica(replica, "PNCounter.decrement")
+        amount = _check_amount(amount, "PNCounter.decrement")
+        return PNCounter(self.p, self.n._add(replica, amount))
 
     def merge(self, other: PNCounter) -> PNCounter:
         self._same_type(other)
@@ -191,6 +245,7 @@ class GSet(CRDT):
 
     def add(self, element: Hashable) -> GSet:
         """Add ``element``."""
+        _check_hashable("element", element, "GSet.add")
         return GSet(self.elements | {element})
 
     def merge(self, other: GSet) -> GSet:
@@ -218,10 +273,12 @@ class TwoPSet(CRDT):
 
     def add(self, element: Hashable) -> TwoPSet:
         """Add ``element`` (has no visible effect if it was ever removed)."""
+        _check_hashable("element", element, "TwoPSet.add")
         return TwoPSet(self.added | {element}, self.removed)
 
     def remove(self, element: Hashable) -> TwoPSet:
         """Remove ``element`` for good."""
+        _check_hashable("element", element, "TwoPSet.remove")
         return TwoPSet(self.added, self.removed | {element})
 
     def merge(self, other: TwoPSet) -> TwoPSet:
@@ -259,27 +316,84 @@ def _lww_key(timestamp: Any, replica: Hashable, value: Any) -> tuple[Any, ...]:
     return (timestamp is not None, timestamp, canonical(replica), canonical(value))
 
 
+_STAMP_ACCEPTED = "a finite number or a tuple of finite numbers such as an HLC (l, c)"
+
+
+def _finite_number(value: Any) -> int | float | None:
+    """``value`` as a Python int or float if it is a finite real number, else ``None``."""
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        return value if value - value == 0.0 else None  # NaN and inf fail x - x == 0
+    if is_integer(value):
+        return int(value)
+    if is_real(value):
+        number = float(value)
+        return number if number - number == 0.0 else None
+    return None
+
+
+def _check_stamp(timestamp: Any, context: str) -> int | float | tuple[int | float, ...]:
+    """A finite number, or a non-empty tuple of them (NumPy numbers become Python ones)."""
+    number = _finite_number(timestamp)
+    if number is not None:
+        return number
+    if isinstance(timestamp, tuple) and timestamp:
+        parts = tuple(_finite_number(p) for p in timestamp)
+        if None not in parts:
+            return parts  # type: ignore[return-value]
+    raise ConfigError("timestamp", timestamp, _STAMP_ACCEPTED, context)
+
+
+def _stamp_kind(timestamp: Any) -> str:
+    return f"a tuple of {len(timestamp)} numbers" if isinstance(timestamp, tuple) else "a number"
+
+
 @dataclass(frozen=True, slots=True)
 class LWWRegister(CRDT):
-    """Last-writer-wins register: keeps the value with the greatest (timestamp, replica)."""
+    """Last-writer-wins register: keeps the value with the greatest (timestamp, replica).
+
+    A timestamp is a finite number (physical time) or a tuple of finite numbers (an HLC
+    ``(l, c)``); NaN is refused, since it compares neither greater nor smaller and would make
+    ``merge`` depend on its argument order. The two kinds never mix: merging a register
+    stamped with numbers and one stamped with tuples raises :class:`~labsim.ConfigError`.
+    """
 
     stored: Any = None
     timestamp: Any = None  # a number or a tuple (HLC); None before the first write
     replica: Hashable = None
 
+    def __post_init__(self) -> None:
+        if self.timestamp is None:
+            return  # the empty register
+        stamp = _check_stamp(self.timestamp, "LWWRegister")
+        if stamp is not self.timestamp:
+            object.__setattr__(self, "timestamp", stamp)
+        replica = _check_replica(self.replica, "LWWRegister")
+        if replica is not self.replica:
+            object.__setattr__(self, "replica", replica)
+
     def assign(self, value: Any, timestamp: float, replica: Hashable) -> LWWRegister:
         """Write ``value`` stamped ``timestamp`` at ``replica``; an older stamp loses silently."""
-        if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float, tuple)):
-            raise ConfigError(
-                "timestamp",
-                timestamp,
-                "a number or a tuple such as an HLC (l, c)",
-                "LWWRegister.assign",
-            )
-        return self.merge(LWWRegister(value, timestamp, replica))
+        stamp = _check_stamp(timestamp, "LWWRegister.assign")
+        replica = _check_replica(replica, "LWWRegister.assign")
+        return self._merge(LWWRegister(value, stamp, replica), "LWWRegister.assign")
 
     def merge(self, other: LWWRegister) -> LWWRegister:
         self._same_type(other)
+        return self._merge(other, "LWWRegister.merge")
+
+    def _merge(self, other: LWWRegister, context: str) -> LWWRegister:
+        if self.timestamp is not None and other.timestamp is not None:
+            kind = _stamp_kind(self.timestamp)
+            if _stamp_kind(other.timestamp) != kind:
+                raise ConfigError(
+                    "timestamp",
+                    other.timestamp,
+                    f"{kind}, like the register it meets (stamped {self.timestamp!r}); "
+                    "physical and HLC timestamps do not compare",
+                    context,
+                )
         mine = _lww_key(self.timestamp, self.replica, self.stored)
         theirs = _lww_key(other.timestamp, other.replica, other.stored)
         return other if theirs > mine else self
@@ -305,6 +419,8 @@ class MVRegister(CRDT):
 
     def assign(self, value: Any, replica: Hashable) -> MVRegister:
         """Write ``value`` at ``replica``, superseding everything this state has seen."""
+        _check_hashable("value", value, "MVRegister.assign")
+        replica = _check_replica(replica, "MVRegister.assign")
         clock = VersionVector()
         for _, vv in self.entries:
             clock = clock.merge(vv)
@@ -340,6 +456,8 @@ class ORSet(CRDT):
 
     def add(self, element: Hashable, replica: Hashable) -> ORSet:
         """Add ``element`` at ``replica`` (with a fresh tag)."""
+        _check_hashable("element", element, "ORSet.add")
+        replica = _check_replica(replica, "ORSet.add")
         counts = dict(self.clock)
         n = counts.get(replica, 0) + 1
         counts[replica] = n
@@ -347,6 +465,7 @@ class ORSet(CRDT):
 
     def remove(self, element: Hashable) -> ORSet:
         """Remove ``element``: tombstone every tag of it this state has observed."""
+        _check_hashable("element", element, "ORSet.remove")
         tags = {tag for e, tag in self.adds if e == element}
         return ORSet(self.adds, self.removed | tags, self.clock)
 
