@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # JupyterLab refuses to run as root unless told to (CI and many containers run as root).
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test test-browser html wheelhouse lint format bench constraints install clean help
+.PHONY: lab test test-browser html wheelhouse lint format bench constraints install clean help readme
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (LAB_ARGS='--no-browser --port 8888 --ip 127.0.0.1')"
@@ -59,6 +59,10 @@ html: $(STAMP)
 wheelhouse: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet -c constraints.txt -w wheelhouse '.[lab,test]'
 	@echo "wheelhouse/ holds $$(ls wheelhouse | wc -l) wheels"
+
+# The README's parameter tables are generated from the declarations (a test checks them).
+readme: $(STAMP)
+	$(BIN)/python tools/update_readme.py
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done

@@ -2,107 +2,144 @@
 
 Examples::
 
-    labsim list
+    labsim list -v
     labsim run delivery -p semantics=at-most-once -p messages=300 --seed 4 --out run.csv
     labsim run data/scenarios/black-friday.yaml
     labsim sweep groups --grid consumers=1,3,6 --grid partitions=3,6 --seeds 1-5 --out sweep.csv
 
 ``run`` prints the summary and, with ``--out``, writes it as a one-row CSV (parameters, seed,
 figures). ``sweep`` runs every combination with every seed (with a progress bar) and writes one
-row per run. Unknown scenarios or parameters exit with status 2 and a message listing what
-exists.
+row per run. Values are read by each parameter's declared type (``rate=1e3`` is 1000.0,
+``nodes=010`` is 10). Every mistake exits with status 2 and one line saying what is accepted;
+Ctrl-C exits with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
-import yaml
 
 from labsim.errors import ConfigError
-from labsim.scenarios import SCENARIOS, get
-from labsim.sweep import sweep
+from labsim.params import describe, parse_text
+from labsim.scenarios import SCENARIOS, Scenario, get
+from labsim.scenarios.files import load_named_run, parse_seed
+from labsim.sweep import MAX_RUNS, grid_points
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "parameter_tables"]
 
 
 class UsageError(Exception):
     """A command-line mistake: printed without a traceback, exit status 2."""
 
 
-def _value(text: str) -> Any:
-    # YAML scalars: 3 -> int, 0.5 -> float, true -> bool, null -> None, else the string.
-    return yaml.safe_load(text) if text.strip() else text
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, like every other mistake (argparse would print the whole usage first).
+        raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
 def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise UsageError(f"{option} {item!r}: expected key=value")
-        out[key.strip()] = value
+        if key in out:
+            raise UsageError(f"{option} {key}: given twice")
+        out[key] = value
     return out
 
 
-def _check_params(name: str, params: dict[str, Any]) -> None:
-    known = get(name).defaults()
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise UsageError(
-            f"scenario {name!r} has no parameter {unknown[0]!r}; its parameters: {', '.join(known)}"
-        )
+def _typed(scenario: Scenario, pairs: dict[str, str], option: str) -> dict[str, Any]:
+    return {k: parse_text(scenario.Params, k, v, f"{option} {k}") for k, v in pairs.items()}
 
 
-def _seeds(text: str) -> list[int]:
-    seeds: list[int] = []
+def _seed_ranges(text: str) -> list[range]:
+    ranges: list[range] = []
     for part in text.split(","):
-        first, dash, last = part.partition("-")
+        first, dash, last = part.strip().partition("-")
         try:
-            if dash:
-                seeds.extend(range(int(first), int(last) + 1))
-            else:
-                seeds.append(int(first))
-        except ValueError:
+            low = parse_seed(first, "--seeds")
+            high = parse_seed(last, "--seeds") if dash else low
+        except ConfigError:
             raise UsageError(
-                f"--seeds {text!r}: expected numbers and ranges like 1-10,20"
+                f"--seeds {text!r}: expected seeds >= 0 and ranges like 1-10,20"
             ) from None
-    if not seeds:
-        raise UsageError(f"--seeds {text!r}: no seed")
-    return seeds
+        if high < low:
+            raise UsageError(f"--seeds {text!r}: range {part} runs backwards")
+        ranges.append(range(low, high + 1))
+    return ranges
 
 
-def _load_named(path: Path) -> tuple[str, dict[str, Any], int | None]:
-    try:
-        spec = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(spec, dict) or "scenario" not in spec:
+def _seeds(text: str, points: int) -> Iterable[int]:
+    ranges = _seed_ranges(text)
+    count = sum(len(r) for r in ranges)
+    if count * points > MAX_RUNS:
         raise UsageError(
-            f"{path}: expected a mapping with 'scenario', optional 'params' and 'seed'"
+            f"--seeds {text!r}: {points} grid point(s) x {count} seeds = {count * points} runs; "
+            f"at most {MAX_RUNS} per sweep"
         )
-    return str(spec["scenario"]), dict(spec.get("params") or {}), spec.get("seed")
+    return ranges[0] if len(ranges) == 1 else [s for r in ranges for s in r]
 
 
-def _run_scenario(name: str, params: dict[str, Any], seed: int) -> pd.DataFrame:
-    info = get(name)
-    result = info.load().run(params, seed)
-    row = {**params, "seed": seed, **result.summary}
-    return pd.DataFrame([row])
+def _check_out(out: str | None) -> Path | None:
+    # Checked before the run, so a long run is not thrown away for a typo in a path.
+    if out is None:
+        return None
+    path = Path(out)
+    if path.is_dir():
+        raise UsageError(f"--out {out}: is a directory; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"--out {out}: folder {parent} does not exist")
+    return path
+
+
+def parameter_tables(markdown: bool = False) -> str:
+    """Every scenario's parameters (name, type, default, accepted, unit, doc) as text."""
+    blocks = []
+    for name, scenario in SCENARIOS.items():
+        frame = pd.DataFrame(describe(scenario.Params))
+        if markdown:
+            header = "| " + " | ".join(frame.columns) + " |"
+            rule = "|" + "---|" * len(frame.columns)
+            rows = [
+                "| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |"
+                for row in frame.itertuples(index=False)
+            ]
+            blocks.append("\n".join([f"#### `{name}`", "", header, rule, *rows]))
+        else:
+            blocks.append(f"{name}  {scenario.description}\n" + _aligned(frame))
+    return "\n\n".join(blocks)
+
+
+def _aligned(frame: pd.DataFrame) -> str:
+    # Left-aligned columns read better than pandas' right-aligned text.
+    cells = [list(frame.columns), *[[str(v) for v in row] for row in frame.itertuples(index=False)]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(frame.columns))]
+    return "\n".join(
+        "    " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    )
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    width = max(len(n) for n in SCENARIOS)
-    for name, info in SCENARIOS.items():
-        print(f"{name:<{width}}  {info.description}")
-        if args.verbose:
-            for key, value in info.defaults().items():
-                print(f"{'':<{width}}    {key} = {value!r}")
+    if args.markdown:
+        print(parameter_tables(markdown=True))
+        return 0
+    if args.verbose:
+        print(parameter_tables())
+    else:
+        width = max(len(n) for n in SCENARIOS)
+        for name, scenario in SCENARIOS.items():
+            print(f"{name:<{width}}  {scenario.description}")
     named = sorted(Path("data/scenarios").glob("*.yaml"))
     if named:
         print("\nnamed parameter sets (labsim run FILE):")
@@ -113,62 +150,66 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     target = args.scenario
-    seed = args.seed
-    if target.endswith((".yaml", ".yml")):
-        path = Path(target)
-        if not path.exists():
-            raise UsageError(f"{path}: no such file")
-        name, params, file_seed = _load_named(path)
-        if seed is None and file_seed is not None:
-            seed = int(file_seed)
+    seed = parse_seed(args.seed, "--seed") if args.seed is not None else None
+    if target.endswith((".yaml", ".yml")) or "/" in target:
+        named = load_named_run(target)
+        scenario, params = get(named.scenario), dict(named.params)
+        if seed is None:
+            seed = named.seed
     else:
-        name, params = target, {}
-    get(name)
-    params.update({k: _value(v) for k, v in _pairs(args.param, "-p").items()})
-    _check_params(name, params)
-    frame = _run_scenario(name, params, seed if seed is not None else 0)
+        scenario, params = get(target), {}
+    params.update(_typed(scenario, _pairs(args.param, "-p"), "-p"))
+    out = _check_out(args.out)
+    seed = 0 if seed is None else seed
+    result = scenario.run(params, seed)
+    frame = pd.DataFrame([{**params, "seed": seed, **result.summary}])
     print(frame.T.to_string(header=False))
-    if args.out:
-        frame.to_csv(args.out, index=False)
-        print(f"\nwrote {args.out}")
+    if out is not None:
+        frame.to_csv(out, index=False)
+        print(f"\nwrote {out}")
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    name = args.scenario
-    info = get(name)
-    grid = {
-        k: [_value(v) for v in values.split(",")]
-        for k, values in _pairs(args.grid, "--grid").items()
-    }
-    fixed = {k: _value(v) for k, v in _pairs(args.param, "-p").items()}
-    _check_params(name, {**grid, **fixed})
+    scenario = get(args.scenario)
+    grid: dict[str, list[Any]] = {}
+    for key, values in _pairs(args.grid, "--grid").items():
+        if key in grid:
+            raise UsageError(f"--grid {key}: given twice")
+        grid[key] = [
+            parse_text(scenario.Params, key, v, f"--grid {key}") for v in values.split(",")
+        ]
+    fixed = _typed(scenario, _pairs(args.param, "-p"), "-p")
+    both = sorted(set(grid) & set(fixed))
+    if both:
+        raise UsageError(f"{both[0]}: given both as -p and as --grid")
     full_grid = {**{k: [v] for k, v in fixed.items()}, **grid}
-    frame = sweep(
-        info.load().figures,
-        full_grid,
-        _seeds(args.seeds),
-        progress=not args.quiet,
-        description=name,
-    )
-    if args.out:
-        frame.to_csv(args.out, index=False)
-        print(f"wrote {len(frame)} rows to {args.out}")
+    points = grid_points(full_grid)
+    for point in points:  # every combination checked before the first run
+        scenario.validate(point)
+    seeds = _seeds(args.seeds, len(points))
+    out = _check_out(args.out)
+    frame = scenario.sweep(full_grid, seeds, progress=not args.quiet)
+    if out is not None:
+        frame.to_csv(out, index=False)
+        print(f"wrote {len(frame)} rows to {out}")
     else:
         print(frame.to_string(index=False))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labsim", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    """The argument parser of the ``labsim`` command."""
+    parser = _Parser(prog="labsim", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p_list = sub.add_parser("list", help="list the scenarios")
-    p_list.add_argument("-v", "--verbose", action="store_true", help="show default parameters")
+    p_list.add_argument("-v", "--verbose", action="store_true", help="show every parameter")
+    p_list.add_argument("--markdown", action="store_true", help="parameter tables as Markdown")
     p_list.set_defaults(func=cmd_list)
     p_run = sub.add_parser("run", help="run one scenario (or a named parameter file)")
     p_run.add_argument("scenario", help="scenario name or data/scenarios/NAME.yaml")
     p_run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
-    p_run.add_argument("--seed", type=int, default=None)
+    p_run.add_argument("--seed", default=None, help="seed of the run (default 0)")
     p_run.add_argument("--out", help="write the summary row to this CSV file")
     p_run.set_defaults(func=cmd_run)
     p_sweep = sub.add_parser("sweep", help="run a grid of parameters x seeds")
@@ -184,12 +225,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``labsim`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except (UsageError, ConfigError) as exc:
         print(f"labsim: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("labsim: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except BrokenPipeError:
+        # Output piped into a command that stopped reading (``| head``): end quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Container, Generator
+from collections.abc import Callable, Container, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from labsim.broker.amqp import Channel, Message
+from labsim.broker.amqp import Channel, Message, Queue
 from labsim.dists import Distribution, as_distribution
 from labsim.errors import (
     ConfigError,
@@ -36,10 +36,18 @@ from labsim.errors import (
     check_probability,
 )
 from labsim.faults import RandomCrashes
-from labsim.network import Node
+from labsim.network import Network, Node
 from labsim.world import World
 
-__all__ = ["JITTER", "RETRY_KINDS", "FailureModel", "Inbox", "RetryPolicy", "Worker"]
+__all__ = [
+    "JITTER",
+    "RETRY_KINDS",
+    "FailureModel",
+    "Inbox",
+    "RetryPolicy",
+    "Worker",
+    "start_workers",
+]
 
 RETRY_KINDS = ("none", "immediate", "fixed", "exponential")
 JITTER = ("none", "full", "equal")
@@ -299,3 +307,26 @@ class Worker:
         if self.ack_mode == "after":
             channel.ack(tag)
         return True
+
+
+def start_workers(
+    queue: Queue, network: Network, names: Sequence[str], prefetch: int = 1, **options: Any
+) -> list[Worker]:
+    """One :class:`Worker` per node in ``names``, competing for ``queue``.
+
+    Each worker subscribes as the consumer named after its node, with ``prefetch``
+    unacknowledged deliveries, and subscribes again after each restart of its node.
+    ``options`` are the :class:`Worker` keywords (``processing``, ``failures``, ``retry``...).
+    """
+    workers = []
+    for name in names:
+        node = network.node(name)
+        workers.append(
+            Worker(
+                queue.world,
+                lambda n=name, nd=node: queue.subscribe(n, prefetch, nd),
+                node,
+                **options,
+            )
+        )
+    return workers

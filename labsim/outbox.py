@@ -15,7 +15,9 @@ the broker, about each one. Three designs:
   publishes each committed order, at least once; no outbox table.
 
 Recorded tables: ``orders_committed`` (order, time), ``published`` (order, event_id, time
-received by the broker) and ``relay`` (order, committed_at, published_at) for lag.
+received by the broker: every event, duplicates included) and ``relay`` (order, committed_at,
+published_at) for lag; at the end of a run :meth:`OrderService.record_state` writes the orders
+still in the database to ``order_db`` (order, committed_at).
 """
 
 from __future__ import annotations
@@ -173,3 +175,9 @@ class OrderService:
     def committed(self) -> set[str]:
         """Orders in the database at the end."""
         return set(self.orders)
+
+    def record_state(self) -> None:
+        """Write the orders in the database as rows of ``order_db``: order, committed_at."""
+        add = self.world.table("order_db", ("order", "committed_at")).add
+        for order, at in self.orders.items():
+            add(order, at)

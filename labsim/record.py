@@ -81,6 +81,14 @@ class Recorder:
     def __init__(self, level: str = "full"):
         self.level = check_choice("record_level", level, LEVELS)
         self._tables: dict[str, Table] = {}
+        self._kept: frozenset[str] = frozenset()
+
+    def keep(self, names: Sequence[str]) -> None:
+        """Record the tables ``names`` whatever the level (a scenario's summary reads them).
+
+        Call it before the components declare their tables.
+        """
+        self._kept = self._kept | frozenset(names)
 
     def table(self, name: str, columns: Sequence[str], level: str = "full") -> Table:
         """Return the table ``name``, creating it on first use.
@@ -97,7 +105,9 @@ class Recorder:
                     f"the columns {existing.columns} already declared for table {name!r}",
                 )
             return existing
-        enabled = LEVELS.index(level) <= LEVELS.index(self.level)
+        enabled = LEVELS.index(level) <= LEVELS.index(self.level) or (
+            self.level != "off" and name in self._kept
+        )
         table = Table(name, columns, enabled)
         self._tables[name] = table
         return table

@@ -168,3 +168,29 @@ def test_bad_queue_and_exchange_settings():
         broker.declare_exchange("other", "headers")
     with pytest.raises(ConfigError, match="exchange"):
         broker.publish("nope", "k", Message(1))
+
+
+def test_record_state_writes_ready_and_unacked_messages_as_rows():
+    world = World()
+    broker = MessageBroker(world)
+    broker.declare_queue("empty")
+    q = broker.declare_queue("q", max_priority=1)
+    for i in range(3):
+        q.publish(Message(i, priority=i % 2))
+    c = q.subscribe("c", prefetch=1)  # takes the high-priority message 1
+    broker.record_state()
+    state = world.frame("amqp_state")
+    assert list(state.columns) == ["queue", "msg_id", "state", "consumer", "delivery_count"]
+    rows = state[["msg_id", "state", "consumer"]].fillna({"consumer": "-"}).to_dict("records")
+    assert rows == [
+        {"msg_id": 0, "state": "ready", "consumer": "-"},
+        {"msg_id": 2, "state": "ready", "consumer": "-"},
+        {"msg_id": 1, "state": "unacked", "consumer": "c"},
+    ]
+    assert set(state["queue"]) == {"q"} and len(c.unacked) == 1
+
+
+def test_record_state_of_empty_queues_is_an_empty_table():
+    world = World()
+    MessageBroker(world).record_state()
+    assert world.frame("amqp_state").empty

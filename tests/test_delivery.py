@@ -13,7 +13,7 @@ from labsim.checks import (
     check_order,
 )
 from labsim.consumers import FailureModel, Inbox, RetryPolicy
-from labsim.scenarios import delivery, retries
+from labsim.scenarios import delivery, late_duplicate, poison_loop, retry_storm
 
 
 def test_retry_policy_delays():
@@ -73,28 +73,30 @@ def test_each_semantics_shows_its_characteristic_failure():
 
 
 def test_same_chaos_plan_for_every_semantics():
-    plans = {s: delivery.run(s, 4, 200).frames["chaos"] for s in delivery.SEMANTICS}
+    plans = {s: delivery.run(s, 4, 200).plan for s in delivery.SEMANTICS}
     first = plans["at-most-once"]
+    assert first.faults
     for plan in plans.values():
-        pd.testing.assert_frame_equal(plan, first)
+        pd.testing.assert_frame_equal(plan.to_frame(), first.to_frame())
 
 
 def test_an_expired_dedupe_window_lets_a_late_duplicate_through():
-    table = retries.late_duplicate(retention=10.0, delays=[5.0, 30.0])
-    assert table["effects"].tolist() == [1, 2]
+    effects = [late_duplicate.run(retention=10.0, delay=d).summary["effects"] for d in (5, 30)]
+    assert effects == [1, 2]
+    assert late_duplicate.run(retention=None, delay=300.0).summary["effects"] == 1
 
 
 def test_poison_loop_blocks_the_queue_until_a_delivery_limit_dead_letters_it():
-    stuck = retries.poison_loop(None)["summary"]
+    stuck = poison_loop.run(delivery_limit=None).summary
     assert stuck["others_processed"] == 0 and stuck["poison_deliveries"] > 50
-    freed = retries.poison_loop(3)["summary"]
+    freed = poison_loop.run(delivery_limit=3).summary
     assert freed["poison_deliveries"] == 3 and freed["dead_lettered"] == 1
     assert freed["others_processed"] == 19
 
 
 def test_jitter_flattens_a_retry_storm():
-    none = retries.retry_storm("none")["summary"]
-    full = retries.retry_storm("full")["summary"]
+    none = retry_storm.run("none").summary
+    full = retry_storm.run("full").summary
     assert full["peak_per_50ms"] < 0.7 * none["peak_per_50ms"]
 
 

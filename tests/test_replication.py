@@ -145,3 +145,15 @@ def test_wrong_operation_for_the_policy_is_named():
         lww.update("r1", "k", lambda s: s)
     with pytest.raises(ConfigError, match="replica"):
         lww.read("r9", "k")
+
+
+def test_record_state_writes_each_replicas_value_and_metadata_as_rows():
+    world, _, vv = make_store("version-vectors")
+    vv.write("r1", "k", "x", item="x")
+    vv.write("r2", "k", "y", blind=True, item="y")
+    vv.record_state()
+    state = world.frame("replica_state")
+    assert list(state["replica"]) == ["r1", "r2"]
+    assert list(state["value"]) == [frozenset({"x"}), frozenset({"y"})]
+    assert (state["metadata_size"] > 0).all()
+    assert list(world.frame("writes")["item"]) == ["x", "y"]

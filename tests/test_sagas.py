@@ -9,7 +9,7 @@ from labsim import ConfigError
 from labsim.checks import check_conservation, check_sagas
 from labsim.outbox import DESIGNS
 from labsim.sagas import SagaDefinition, Step
-from labsim.scenarios import outbox, sagas
+from labsim.scenarios import outbox, saga_isolation, sagas
 
 
 @pytest.mark.parametrize("style", sagas.STYLES)
@@ -25,7 +25,7 @@ def test_crashes_at_every_step_still_end_all_or_nothing(style):
     # crash_rate=1: every service and the orchestrator crash at each message they handle (at
     # a random point before or after the change) until the fault phase ends.
     r = sagas.run(style, 2, 30, 1.0, quiet=60.0)
-    assert r.summary["half_done"] == 0, r.frames["outcomes"].query("outcome == 'half-done'")
+    assert r.summary["half_done"] == 0, sagas.outcomes(r.frames).query("outcome == 'half-done'")
     assert r.summary["conserved"]
 
 
@@ -91,7 +91,7 @@ def test_conservation_checker():
 
 
 def test_isolation_anomalies_and_countermeasures():
-    results = {c: sagas.isolation(c, 1)["summary"] for c in sagas.COUNTERMEASURES}
+    results = {c: saga_isolation.run(c, 1).summary for c in saga_isolation.COUNTERMEASURES}
     assert results["none"]["lost_updates"] > 0 and results["none"]["oversold"] > 0
     for c in ("reread", "commutative", "semantic-lock"):
         assert results[c]["lost_updates"] == 0 and results[c]["oversold"] == 0

@@ -21,7 +21,9 @@ Exchanges route published messages to queues: ``fanout`` (every bound queue), ``
 or more).
 
 Recorded table ``amqp``: time, queue, msg_id, event (published, delivered, acked, requeued,
-dead-lettered, expired, dropped, refused), consumer, delivery_count, detail.
+dead-lettered, expired, dropped, refused), consumer, delivery_count, detail. At the end of a
+run, :meth:`MessageBroker.record_state` writes what is still in each queue to the table
+``amqp_state``: queue, msg_id, state (``ready`` or ``unacked``), consumer, delivery_count.
 """
 
 from __future__ import annotations
@@ -37,7 +39,18 @@ from labsim.errors import ConfigError, check_choice, check_int, check_non_negati
 from labsim.network import Node
 from labsim.world import World
 
-__all__ = ["Channel", "Exchange", "Message", "MessageBroker", "Queue", "topic_matches"]
+__all__ = [
+    "STATE_COLUMNS",
+    "Channel",
+    "Exchange",
+    "Message",
+    "MessageBroker",
+    "Queue",
+    "topic_matches",
+]
+
+#: Columns of the ``amqp_state`` table (:meth:`Queue.record_state`).
+STATE_COLUMNS = ("queue", "msg_id", "state", "consumer", "delivery_count")
 
 
 class Message:
@@ -212,6 +225,20 @@ class Queue:
     def unacked(self) -> int:
         """Messages delivered and not yet acknowledged."""
         return sum(len(c.unacked) for c in self.channels)
+
+    def record_state(self) -> None:
+        """Write the messages still in the queue as rows of the ``amqp_state`` table.
+
+        Ready messages come first, in the order they would be delivered (``consumer`` is
+        ``None``), then each consumer's unacknowledged deliveries (``state="unacked"``).
+        """
+        add = self.world.table("amqp_state", STATE_COLUMNS).add
+        for level in reversed(self._ready):
+            for msg in level:
+                add(self.name, msg.msg_id, "ready", None, msg.delivery_count)
+        for channel in self.channels:
+            for msg in channel.unacked.values():
+                add(self.name, msg.msg_id, "unacked", channel.consumer, msg.delivery_count)
 
     def _record(
         self, msg: Message, event: str, consumer: str | None = None, detail: str = ""
@@ -457,6 +484,15 @@ class MessageBroker:
         queue = Queue(self.world, name, dead_letter=dlx, **options)
         self.queues[name] = queue
         return queue
+
+    def record_state(self) -> None:
+        """Write every queue's remaining messages to ``amqp_state`` (:meth:`Queue.record_state`).
+
+        The table exists afterwards even when every queue is empty.
+        """
+        self.world.table("amqp_state", STATE_COLUMNS)
+        for queue in self.queues.values():
+            queue.record_state()
 
     def queue(self, name: str) -> Queue:
         """The queue ``name`` (ConfigError listing the queues if missing)."""

@@ -19,7 +19,8 @@ rebalance; with the *cooperative* protocol (assignor ``cooperative-sticky``) mem
 consuming the partitions they keep, and only moved partitions pause.
 
 Recorded tables: ``consumed`` (every processed record), ``consumer_events`` (joins, revocations,
-failed commits, ...), ``pauses`` (one row per completed (re)join).
+failed commits, ...; ``assigned`` is the number of partitions the member holds after the
+event), ``pauses`` (one row per completed (re)join).
 """
 
 from __future__ import annotations
@@ -161,7 +162,9 @@ class Consumer:
             ),
         ).add
         self._events = world.table(
-            "consumer_events", ("time", "consumer", "member", "event", "detail"), level="summary"
+            "consumer_events",
+            ("time", "consumer", "member", "event", "detail", "assigned"),
+            level="summary",
         ).add
         self._pauses = world.table(
             "pauses",
@@ -184,8 +187,11 @@ class Consumer:
         self.node.process(self._poll_loop())
         self.node.process(self._heartbeats())
 
-    def _event(self, event: str, detail: Any = "") -> None:
-        self._events(self.world.env.now, self.name, self.member_id, event, str(detail))
+    def _event(self, event: str, detail: Any = "", assigned: int | None = None) -> None:
+        # ``assigned``: partitions held after the event, as a number a summary can count on
+        # (``detail`` is text for people).
+        held = len(self.assignment) if assigned is None else assigned
+        self._events(self.world.env.now, self.name, self.member_id, event, str(detail), held)
 
     def _call(
         self, kind: str, payload: Any, timeout: float | None = None
@@ -207,7 +213,7 @@ class Consumer:
             # Eager protocol: revoke everything before rejoining (commit what was processed).
             if cfg.commit in ("after", "auto"):
                 yield from self._commit(self.assignment)
-            self._event("revoked", len(self.assignment))
+            self._event("revoked", len(self.assignment), assigned=0)
             self.assignment, self.positions = [], {}
         while True:
             self.need_rejoin = False
@@ -231,7 +237,7 @@ class Consumer:
         if revoked:
             if cfg.commit in ("after", "auto"):
                 yield from self._commit(sorted(revoked))
-            self._event("revoked", len(revoked))
+            self._event("revoked", len(revoked), assigned=len(old & new))
             for tp in revoked:
                 self.positions.pop(tp, None)
         added = sorted(new - old)
@@ -276,7 +282,7 @@ class Consumer:
                 self.need_rejoin = True
             elif reply == "unknown-member" and not self.joining:
                 # The coordinator dropped us (session timeout): our partitions are lost.
-                self._event("lost", len(self.assignment))
+                self._event("lost", len(self.assignment), assigned=0)
                 self.member_id = None
                 self.assignment, self.positions = [], {}
                 self.need_rejoin = True

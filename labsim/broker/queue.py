@@ -5,7 +5,9 @@ point-to-point queue of a message broker, and an M/M/c queue when arrivals are P
 processing times exponential. (A Kafka topic with ``c`` partitions is instead ``c`` separate
 queues: a slow partition cannot borrow an idle consumer.)
 
-Recorded table ``{name}.processed``: msg_id, consumer, published, started, finished.
+Recorded tables: ``{name}.processed`` (msg_id, consumer, published, started, finished), and on
+request ``{name}.length`` (the number waiting, sampled: :meth:`WorkQueue.sample_length`) and
+``{name}.state`` (the end state: :meth:`WorkQueue.record_state`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,16 @@ from typing import Any
 import simpy
 
 from labsim.dists import Distribution, as_distribution
-from labsim.errors import ConfigError, check_int
+from labsim.errors import ConfigError, check_int, check_positive
 from labsim.world import World
 
-__all__ = ["WorkQueue"]
+__all__ = ["LENGTH_COLUMNS", "STATE_COLUMNS", "WorkQueue"]
+
+#: Columns of ``{name}.length``: one row per sample of the messages waiting.
+LENGTH_COLUMNS = ("time", "waiting")
+#: Columns of ``{name}.state``: counters at the end of a run (published counts every message
+#: handed to ``publish``/``put`` and every accepted ``offer``).
+STATE_COLUMNS = ("time", "published", "completed", "waiting")
 
 
 class WorkQueue:
@@ -54,6 +62,7 @@ class WorkQueue:
             ("msg_id", "consumer", "published", "started", "finished"),
             level=record_level,
         ).add
+        self._state = world.table(f"{name}.state", STATE_COLUMNS, level="summary").add
         self.published = 0
         self.completed = 0
 
@@ -93,6 +102,29 @@ class WorkQueue:
         self.published += 1
         self._store.put((msg_id, self.world.env.now, payload))
         return True
+
+    def record_state(self) -> None:
+        """Write the counters as one row of ``{name}.state`` (call it when the run ends)."""
+        self._state(self.world.env.now, self.published, self.completed, len(self))
+
+    def sample_length(self, interval: float, keep_going: Callable[[], bool]) -> simpy.Process:
+        """Record the number waiting every ``interval`` seconds while ``keep_going()`` holds.
+
+        The samples (table ``{name}.length``) measure the queue length independently of the
+        per-message rows, so Little's law can compare two different measurements.
+        """
+        check_positive("interval", interval, self.name)
+        add = self.world.table(f"{self.name}.length", LENGTH_COLUMNS, level="summary").add
+        return self.world.process(self._sample(add, interval, keep_going))
+
+    def _sample(
+        self, add: Callable[..., None], interval: float, keep_going: Callable[[], bool]
+    ) -> Generator[Any, Any, None]:
+        env = self.world.env
+        timeout = env.timeout
+        while keep_going():
+            add(env.now, len(self._store.items))
+            yield timeout(interval)
 
     def add_consumer(
         self,

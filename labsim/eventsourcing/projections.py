@@ -9,27 +9,77 @@ The checkpoint and the read model change together when ``checkpoint_every=1`` (a
 in one database transaction): after a crash the worker resumes exactly where it stopped. With a
 larger ``checkpoint_every`` the checkpoint lags the model, so after a crash the events since the
 last checkpoint are applied a second time — harmless for an idempotent model (order statuses),
-wrong for a counter (customer totals). The ``double_applied`` figure counts them.
+wrong for a counter (customer totals). The ``again`` column of ``projected`` marks them.
+
+Everything a run's summary needs is written as rows, so it can be recomputed from frames:
+``projected`` (one row per applied event), :func:`record_event_log` (the store's global log at
+the end, the truth a read model is checked against) and :meth:`Projection.record_state` (a
+read model's end state); :func:`replay_rows` rebuilds a read model from a recorded log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Generator, Iterable
+from typing import Any, ClassVar
+
+import pandas as pd
 
 from labsim.dists import Distribution, as_distribution
 from labsim.errors import check_int, check_positive
 from labsim.eventsourcing.store import EventStore, RecordedEvent
 from labsim.network import Node
+from labsim.record import Table
 from labsim.world import World
 
-__all__ = ["CustomerTotals", "OrderSummaries", "Projection", "ProjectionWorker", "replay"]
+__all__ = [
+    "EVENT_LOG_COLUMNS",
+    "PROJECTED_COLUMNS",
+    "CustomerTotals",
+    "OrderSummaries",
+    "Projection",
+    "ProjectionWorker",
+    "projected_table",
+    "record_event_log",
+    "replay",
+    "replay_rows",
+]
+
+#: Columns of the ``projected`` table: one row per event a worker applied (``again``: the
+#: worker had applied it before, after resuming from a lagging checkpoint).
+PROJECTED_COLUMNS = (
+    "projection",
+    "position",
+    "event_type",
+    "appended_at",
+    "visible_at",
+    "lag",
+    "again",
+)
+#: Columns of the event-log table written by :func:`record_event_log`.
+EVENT_LOG_COLUMNS = ("position", "stream_id", "stream_version", "event_type", "timestamp", "data")
+
+
+def projected_table(world: World) -> Table:
+    """The ``projected`` table of ``world`` (declared here so a run without workers has it)."""
+    return world.table("projected", PROJECTED_COLUMNS)
+
+
+def record_event_log(world: World, store: EventStore, name: str = "event_log") -> None:
+    """Write the store's global log as table ``name`` (one row per event, in position order).
+
+    A run's summary replays these rows (:func:`replay_rows`) instead of the live store.
+    """
+    add = world.table(name, EVENT_LOG_COLUMNS).add
+    for e in store.read_all(0):
+        add(e.position, e.stream_id, e.stream_version, e.event_type, e.timestamp, e.data)
 
 
 class Projection:
     """A read model built from events; subclasses implement :meth:`handle`."""
 
     name = "projection"
+    #: Columns of the end-state table written by :meth:`record_state`.
+    columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         self.checkpoint = 0  # the next global position to apply
@@ -52,11 +102,22 @@ class Projection:
         """Forget everything (before a rebuild)."""
         self.__init__()  # type: ignore[misc]
 
+    def rows(self) -> list[tuple[Any, ...]]:  # pragma: no cover - abstract
+        """The read model as rows, in the order of :attr:`columns`."""
+        raise NotImplementedError
+
+    def record_state(self, world: World) -> None:
+        """Write the read model's end state as table :attr:`name` (columns :attr:`columns`)."""
+        add = world.table(self.name, self.columns).add
+        for row in self.rows():
+            add(*row)
+
 
 class OrderSummaries(Projection):
     """order id -> {status, customer, total, version}; idempotent: re-applying is a no-op."""
 
     name = "order_summaries"
+    columns = ("order_id", "status", "customer", "total", "version")
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,11 +140,18 @@ class OrderSummaries(Projection):
     def state(self) -> dict[str, dict[str, Any]]:
         return {k: dict(v) for k, v in sorted(self.orders.items())}
 
+    def rows(self) -> list[tuple[Any, ...]]:
+        return [
+            (k, v["status"], v["customer"], v["total"], v["version"])
+            for k, v in sorted(self.orders.items())
+        ]
+
 
 class CustomerTotals(Projection):
     """customer -> money paid minus refunded: a counter, *not* idempotent."""
 
     name = "customer_totals"
+    columns = ("customer", "total")
 
     def __init__(self) -> None:
         super().__init__()
@@ -105,14 +173,30 @@ class CustomerTotals(Projection):
     def state(self) -> dict[str, float]:
         return dict(sorted(self.customers.items()))
 
+    def rows(self) -> list[tuple[Any, ...]]:
+        return list(self.state().items())
+
+
+def _rebuild(projection: Projection, events: Iterable[Any], head: int) -> Projection:
+    projection.reset()
+    for event in events:
+        projection.apply(event)
+    projection.checkpoint = head
+    return projection
+
 
 def replay(store: EventStore, projection: Projection) -> Projection:
     """Rebuild ``projection`` from scratch by replaying the whole store."""
-    projection.reset()
-    for event in store.read_all(0):
-        projection.apply(event)
-    projection.checkpoint = store.head
-    return projection
+    return _rebuild(projection, store.read_all(0), store.head)
+
+
+def replay_rows(log: pd.DataFrame, projection: Projection) -> Projection:
+    """Rebuild ``projection`` from a recorded event log (:func:`record_event_log`).
+
+    Each row is read as an event through its columns (``stream_id``, ``event_type``,
+    ``data``...), so a summary can check a read model against the recorded truth.
+    """
+    return _rebuild(projection, log.itertuples(index=False), len(log))
 
 
 class ProjectionWorker:
@@ -156,10 +240,7 @@ class ProjectionWorker:
         self._seen: set[int] = set()
         self.double_applied = 0
         self._rng = world.rng(f"projection-{projection.name}")
-        self._projected = world.table(
-            "projected",
-            ("projection", "position", "event_type", "appended_at", "visible_at", "lag"),
-        ).add
+        self._projected = projected_table(world).add
         if node is not None:
             node.process(self._run())
             node.on_restart(self._restart)
@@ -183,7 +264,8 @@ class ProjectionWorker:
                 yield env.timeout(self.processing.sample(self._rng))
                 proj.apply(event)
                 proj.checkpoint = event.position + 1
-                if event.position in self._seen:
+                again = event.position in self._seen
+                if again:
                     self.double_applied += 1
                 self._seen.add(event.position)
                 if proj.checkpoint - self.saved_checkpoint >= self.checkpoint_every:
@@ -195,4 +277,5 @@ class ProjectionWorker:
                     event.timestamp,
                     env.now,
                     env.now - event.timestamp,
+                    again,
                 )

@@ -14,7 +14,9 @@ concurrent write does depends on the **resolution policy**:
   merges never lose an update.
 
 Recorded tables: ``writes`` (every acknowledged write), ``divergence`` (distinct replica states
-and the most siblings, sampled), ``gossip`` (state exchanges received).
+and the most siblings, sampled), ``gossip`` (state exchanges received) and, when asked at the
+end of a run, ``replica_state`` (:meth:`ReplicatedStore.record_state`: each replica's value of
+each key and the bookkeeping it carries).
 """
 
 from __future__ import annotations
@@ -131,13 +133,17 @@ class ReplicatedStore:
             return frozenset() if self.policy == "version-vectors" else None
         return state.value
 
-    def write(self, replica: str, key: Hashable, value: Any, *, blind: bool = False) -> None:
+    def write(
+        self, replica: str, key: Hashable, value: Any, *, blind: bool = False, item: Any = None
+    ) -> None:
         """Write ``value`` at ``replica`` (register policies).
 
         With ``version-vectors`` a normal write supersedes the siblings this replica has
         seen; ``blind=True`` writes without that context, so it becomes one more sibling.
+        ``item`` is what the write adds to a collection (recorded in ``writes`` for the
+        lost-update check; ``None``: nothing to check).
         """
-        self._write(replica, key, value, blind, None)
+        self._write(replica, key, value, blind, item)
 
     def _write(self, replica: str, key: Hashable, value: Any, blind: bool, item: Any) -> None:
         store = self._replica(replica)
@@ -240,6 +246,20 @@ class ReplicatedStore:
             for state in d.values():
                 most = max(most, len(state.entries) if isinstance(state, MVRegister) else 1)
         return most
+
+    def record_state(self) -> None:
+        """Write each replica's value of each key as table ``replica_state``.
+
+        Columns: ``replica``, ``key``, ``value`` (as :meth:`read` returns it) and
+        ``metadata_size`` (the bookkeeping its state carries), so a summary reads the end
+        state from frames.
+        """
+        add = self.world.table(
+            "replica_state", ("replica", "key", "value", "metadata_size"), level="summary"
+        ).add
+        for name in self.names:
+            for key, state in self.data[name].items():
+                add(name, key, state.value, state.metadata_size)
 
     def metadata_size(self) -> int:
         """Largest bookkeeping size (timestamps, vector entries, tags) over replicas and keys."""

@@ -13,6 +13,12 @@ commit" — and a crash loses them: the flow stops half way.
 A service crashes with probability ``crash_rate`` while handling a message (before or after
 applying it, at random) and restarts ``restart_after`` seconds later — but only until
 ``faults_until``, after which the system is left to heal.
+
+Each service's ``record_state()`` writes its database at the end of a run as table rows —
+``saga_orders`` (saga, status, qty, amount), ``saga_stock`` (initial, stock),
+``saga_reservations`` (saga, qty), ``saga_payments`` (saga, kind ``charged`` / ``refunded``,
+amount) and ``saga_shipments`` (saga) — so outcomes are computed from tables, not from the
+live services.
 """
 
 from __future__ import annotations
@@ -169,6 +175,10 @@ class Service:
         """A business decision drawn from this service's own random stream."""
         return self._decisions.random() < probability
 
+    def record_state(self) -> None:
+        """Write this service's database as rows of its end-state table(s)."""
+        raise NotImplementedError
+
 
 class Orders(Service):
     """Orders: pending → approved, or cancelled."""
@@ -203,6 +213,12 @@ class Orders(Service):
         """Choreography entry point: create the order and emit ``order.created``."""
         self._create({"saga": saga, "qty": qty, "amount": amount})
         self.emit("order.created", {"saga": saga, "qty": qty, "amount": amount}, None)
+
+    def record_state(self) -> None:
+        """One ``saga_orders`` row per order: saga, status, qty, amount."""
+        add = self.world.table("saga_orders", ("saga", "status", "qty", "amount")).add
+        for saga, order in self.db["orders"].items():
+            add(saga, order["status"], order.get("qty"), order.get("amount"))
 
     def _finish(self, event: Event, status: str, emits: str) -> None:
         order = self.db["orders"].get(event.data["saga"])
@@ -240,6 +256,15 @@ class Inventory(Service):
         self.db["stock"] += qty
         return "ok", {"saga": args["saga"]}
 
+    def record_state(self) -> None:
+        """The stock as one ``saga_stock`` row; one ``saga_reservations`` row per reservation."""
+        self.world.table("saga_stock", ("initial", "stock")).add(
+            self.db["initial"], self.db["stock"]
+        )
+        add = self.world.table("saga_reservations", ("saga", "qty")).add
+        for saga, qty in self.db["reservations"].items():
+            add(saga, qty)
+
     def _on_order_created(self, event: Event) -> None:
         outcome, _ = self._reserve(dict(event.data))
         kind = "inventory.reserved" if outcome == "ok" else "inventory.failed"
@@ -275,6 +300,13 @@ class Payments(Service):
             self.db["refunded"][args["saga"]] = self.db["charged"][args["saga"]]
         return "ok", {"saga": args["saga"]}
 
+    def record_state(self) -> None:
+        """One ``saga_payments`` row per charge and per refund: saga, kind, amount."""
+        add = self.world.table("saga_payments", ("saga", "kind", "amount")).add
+        for kind in ("charged", "refunded"):
+            for saga, amount in self.db[kind].items():
+                add(saga, kind, amount)
+
     def _on_reserved(self, event: Event) -> None:
         outcome, _ = self._charge(dict(event.data))
         kind = "payment.processed" if outcome == "ok" else "payment.failed"
@@ -295,6 +327,12 @@ class Shipping(Service):
     def _schedule(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         self.db["shipments"][args["saga"]] = True
         return "ok", {"saga": args["saga"]}
+
+    def record_state(self) -> None:
+        """One ``saga_shipments`` row per scheduled shipment."""
+        add = self.world.table("saga_shipments", ("saga",)).add
+        for saga in self.db["shipments"]:
+            add(saga)
 
     def _on_paid(self, event: Event) -> None:
         self._schedule(dict(event.data))

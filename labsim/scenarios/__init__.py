@@ -1,112 +1,65 @@
-"""Ready-made scenarios, one per lesson: ``run(params, seed) -> Result``.
+"""Ready-made scenarios, one per lesson experiment, all of one shape (:class:`Scenario`).
 
-Each scenario module has a frozen, validated parameter dataclass, a ``run`` function and a
-``figures(params, seed)`` function for sweeps; the same functions serve notebooks, sweeps, the
-command line and tests. :data:`SCENARIOS` lists them by name.
+Each module defines a :class:`Scenario` subclass and exports ``SCENARIO`` (the instance),
+``run`` and ``figures`` (its bound methods). The same objects serve notebooks, sweeps, the
+command line and tests; :data:`SCENARIOS` lists them by name.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
-
 from labsim.errors import ConfigError
+from labsim.scenarios.base import Scenario
 
-__all__ = ["SCENARIOS", "ScenarioInfo", "get"]
-
-
-@dataclass(frozen=True)
-class ScenarioInfo:
-    """A scenario's name, module, parameter class and one-line description."""
-
-    name: str
-    module: str
-    params: str
-    description: str
-
-    def load(self) -> ModuleType:
-        """Import the scenario's module."""
-        return importlib.import_module(f"labsim.scenarios.{self.module}")
-
-    def params_class(self) -> type:
-        """The parameter dataclass."""
-        return getattr(self.load(), self.params)
-
-    def defaults(self) -> dict[str, Any]:
-        """Parameter names and default values."""
-        return {
-            f.name: f.default if f.default is not dataclasses.MISSING else None
-            for f in dataclasses.fields(self.params_class())
-        }
+__all__ = ["SCENARIOS", "Scenario", "get"]
 
 
-SCENARIOS: dict[str, ScenarioInfo] = {
-    s.name: s
-    for s in (
-        ScenarioInfo(
-            "network",
-            "network",
-            "NetworkParams",
-            "nodes messaging each other through latency, loss and a partition (lesson 00)",
-        ),
-        ScenarioInfo(
-            "groups",
-            "groups",
-            "GroupParams",
-            "a consumer group on a keyed topic while a member crashes (lesson 02)",
-        ),
-        ScenarioInfo(
-            "queueing",
-            "queueing",
-            "QueueingParams",
-            "an M/M/c workload through a work queue, against Erlang C (lesson 10)",
-        ),
-        ScenarioInfo(
-            "delivery",
-            "delivery",
-            "DeliveryParams",
-            "at-most-once / at-least-once / +inbox under a chaos plan (lesson 03)",
-        ),
-        ScenarioInfo(
-            "cqrs",
-            "cqrs",
-            "CQRSParams",
-            "read-model lag under bursty load and read-your-writes strategies (lesson 06)",
-        ),
-        ScenarioInfo(
-            "sagas",
-            "sagas",
-            "SagaParams",
-            "an order saga, orchestrated or choreographed, under crashes (lesson 07)",
-        ),
-        ScenarioInfo(
-            "outbox",
-            "outbox",
-            "OutboxParams",
-            "dual write versus outbox versus CDC under crashes (lesson 08)",
-        ),
-        ScenarioInfo(
-            "conflicts",
-            "conflicts",
-            "ConflictParams",
-            "a replicated cart under LWW, version vectors or CRDTs (lesson 09)",
-        ),
-        ScenarioInfo(
-            "capstone",
-            "capstone",
-            "CapstoneDesign",
-            "the workshop capstone: a whole order pipeline scored against targets",
-        ),
+def _registry() -> dict[str, Scenario]:
+    # Imported here, not at the top, so ``labsim.scenarios.base`` loads without them.
+    from labsim.scenarios import (
+        brokers,
+        capstone,
+        conflicts,
+        cqrs,
+        delivery,
+        groups,
+        late_duplicate,
+        network,
+        outbox,
+        poison_loop,
+        queueing,
+        retry_storm,
+        saga_isolation,
+        sagas,
+        scaling,
     )
-}
+
+    # In the order of the learning path, as `labsim list` prints them.
+    modules = (
+        network,
+        brokers,
+        groups,
+        queueing,
+        scaling,
+        delivery,
+        retry_storm,
+        poison_loop,
+        late_duplicate,
+        cqrs,
+        sagas,
+        saga_isolation,
+        outbox,
+        conflicts,
+        capstone,
+    )
+    return {m.SCENARIO.name: m.SCENARIO for m in modules}
 
 
-def get(name: str) -> ScenarioInfo:
+SCENARIOS: dict[str, Scenario] = _registry()
+
+
+def get(name: str) -> Scenario:
     """The scenario ``name`` (ConfigError listing the scenarios if unknown)."""
     try:
         return SCENARIOS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ConfigError("scenario", name, f"one of {', '.join(SCENARIOS)}") from None

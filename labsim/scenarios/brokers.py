@@ -1,119 +1,257 @@
-"""Small broker experiments for lesson 01: queue versus pub/sub, keys and order, hot keys.
+"""A keyed topic read by consumer groups: the broker experiments of lesson 01.
 
-Each function runs a short seeded simulation through the lab's broker and returns tidy frames.
+A producer sends ``messages`` records (Poisson arrivals at ``rate``) to the topic ``orders``;
+``consumers`` consumers read it, either all in one consumer group (a work queue: each record
+reaches one of them) or each in a group of its own (publish/subscribe: every record reaches
+every one). Keys decide partitions: a new key per record, a few random keys, or one hot key
+carrying a share of the traffic. The lesson's three experiments are this scenario with
+other settings:
+
+* :func:`queue_vs_pubsub` — who receives what, one group versus a group per consumer;
+* :func:`key_order` — order is kept per key, not across keys;
+* :func:`hot_key` — one key's partition carries the load and the lag.
+
+:func:`keys_moved` needs no simulation: the share of keys a topic's growth re-maps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from labsim.broker import Broker, Consumer, ConsumerConfig, Producer, kafka_partition
 from labsim.dists import Exponential
-from labsim.errors import ConfigError, check_int, check_positive, check_probability
+from labsim.errors import ConfigError, check_int
+from labsim.faults import FaultPlan
 from labsim.network import Network
+from labsim.params import Params, param
+from labsim.result import Result
+from labsim.scenarios.base import Scenario
 from labsim.world import World, ms
 
-__all__ = ["hot_key", "key_order", "keys_moved", "queue_vs_pubsub"]
+__all__ = [
+    "GROUPINGS",
+    "HOT_KEY",
+    "HOT_KEY_SETTINGS",
+    "KEY_ORDER_SETTINGS",
+    "SCENARIO",
+    "SETUPS",
+    "BrokersParams",
+    "BrokersScenario",
+    "figures",
+    "hot_key",
+    "key_order",
+    "keys_moved",
+    "per_partition",
+    "processing_order",
+    "queue_vs_pubsub",
+    "received",
+    "run",
+]
+
+#: How the consumers are grouped: all in one group, or one group per consumer.
+GROUPINGS = ("one", "per-consumer")
+#: The key carrying ``hot_share`` of the traffic.
+HOT_KEY = "customer-hot"
+#: The two setups of :func:`queue_vs_pubsub`, by the label the lesson prints.
+SETUPS = {"one group (queue)": "one", "group per consumer (pub/sub)": "per-consumer"}
+#: The fixed settings of :func:`key_order`: three consumers, each record takes about 3 ms.
+KEY_ORDER_SETTINGS = {"consumers": 3, "rate": 300.0, "processing_ms": 3.0}
+#: The fixed settings of :func:`hot_key`: 200 other keys, about 4 ms per record.
+HOT_KEY_SETTINGS = {"keys": 200, "processing_ms": 4.0, "drain": 6.0}
+#: Longest run (simulated seconds) a parameter set may ask for.
+MAX_RUN_S = 1e6
 
 
-def _setup(
-    seed: int, consumers: list[str], partitions: int
-) -> tuple[World, Network, Broker, Producer]:
-    world = World(seed)
-    network = Network(
-        world, ["broker", "producer", *consumers], latency=Exponential.from_mean(ms(1))
+@dataclass(frozen=True)
+class BrokersParams(Params):
+    """Parameters of the keyed-topic scenario (see :func:`labsim.params.describe`)."""
+
+    context = "brokers scenario"
+
+    messages: int = param(300, "records the producer sends", ge=1, le=10_000_000)
+    rate: float = param(200.0, "records per second (Poisson arrivals)", gt=0, le=1e6, unit="1/s")
+    partitions: int = param(3, "partitions of the topic", ge=1, le=10_000, soft_max=12)
+    consumers: int = param(3, "consumers, named c1, c2, ...", ge=1, le=1000, soft_max=12)
+    groups: str = param(
+        "one",
+        "one: every consumer in one group (a queue); per-consumer: a group each (pub/sub)",
+        choices=GROUPINGS,
     )
-    broker = Broker(world, network, metrics_interval=0.1)
-    broker.create_topic("orders", partitions=partitions)
-    producer = Producer(world, network, "producer", broker)
-    return world, network, broker, producer
+    keys: int | None = param(
+        None, "distinct keys drawn at random (none: a new key per record)", ge=1, le=1_000_000
+    )
+    hot_share: float | None = param(
+        None,
+        f"share of records carrying the key {HOT_KEY!r} (none: no hot key)",
+        ge=0,
+        le=1,
+        step=0.1,
+        soft_max=0.9,
+    )
+    processing_ms: float | None = param(
+        None,
+        "mean processing time per record, exponential (none: the client's constant 1 ms)",
+        gt=0,
+        le=1e6,
+        unit="ms",
+    )
+    drain: float = param(
+        3.0, "seconds after the expected end of sending, to catch up", ge=0, le=1e6, unit="s"
+    )
+
+    def check(self) -> None:
+        if self.messages / self.rate + self.drain > MAX_RUN_S:
+            raise self.error("rate", f"a run of at most {MAX_RUN_S:g} s (messages / rate + drain)")
+
+    @property
+    def consumer_names(self) -> list[str]:
+        """Consumer node names ``c1`` ... ``cN``."""
+        return [f"c{i}" for i in range(1, self.consumers + 1)]
+
+    @property
+    def hot_partition(self) -> int:
+        """Partition of :data:`HOT_KEY` (-1 without a hot key)."""
+        return -1 if self.hot_share is None else kafka_partition(HOT_KEY, self.partitions)
 
 
-def _consumers(
-    world: World,
-    network: Network,
-    broker: Broker,
-    names: list[str],
-    *,
-    processing_ms: float | None = None,
-    groups: dict[str, str] | None = None,
-) -> None:
-    # Short heartbeats and session timeouts: these lessons run for seconds, not hours.
-    settings: dict[str, Any] = {"heartbeat_interval": 0.5, "session_timeout": 3.0}
-    if processing_ms is not None:
-        settings["processing"] = Exponential.from_mean(ms(processing_ms))
-    for name in names:
-        group = (groups or {}).get(name, "group")
-        Consumer(
-            world, network, name, broker, ["orders"], config=ConsumerConfig(group=group, **settings)
-        )
-
-
-def _publish(
-    world: World, producer: Producer, messages: int, rate: float, key_of: Any
-) -> Generator[Any, Any, None]:
+def _publish(world: World, producer: Producer, p: BrokersParams) -> Generator[Any, Any, None]:
     rng = world.rng("workload")
-    for i in range(messages):
-        yield world.env.timeout(rng.expovariate(rate))
-        producer.send("orders", {"order": i}, key=key_of(i, rng))
+    for i in range(p.messages):
+        yield world.env.timeout(rng.expovariate(p.rate))
+        # Draw in a fixed order (hot or not, then which key) so each setting keeps its numbers.
+        if p.hot_share is not None and rng.random() < p.hot_share:
+            key = HOT_KEY
+        elif p.keys is not None:
+            key = f"customer-{rng.randrange(p.keys)}"
+        else:
+            key = f"order-{i}"
+        producer.send("orders", {"order": i}, key=key)
+
+
+def processing_order(consumed: pd.DataFrame) -> pd.DataFrame:
+    """The ``consumed`` rows in processing order, with ``seq``: the producer's sequence number.
+
+    Comparing ``seq`` along the rows shows per-key and cross-key order.
+    """
+    seq = consumed["msg_id"].str.rsplit("-", n=1).str[1].astype(int)
+    return consumed.assign(seq=seq).sort_values("time", kind="stable", ignore_index=True)
+
+
+def _violations(order: pd.DataFrame, by: list[str]) -> int:
+    # A later record processed before an earlier one, within each group of ``by``.
+    return int(sum((g["seq"].diff().dropna() < 0).sum() for _, g in order.groupby(by)))
+
+
+class BrokersScenario(Scenario):
+    """Records through one broker to one or many consumer groups; summary from the tables.
+
+    Summary figures: ``records`` (appended to the log), ``processed``,
+    ``distinct_processed``, ``received_min`` / ``received_max`` (records one consumer
+    processed), ``per_key_order_violations`` and ``cross_key_order_violations`` (a record
+    processed before an earlier one of the same key, or of any key, within a group),
+    ``hot_partition`` (-1 without a hot key), ``hot_partition_records``,
+    ``hot_partition_max_lag`` and ``other_max_lag`` (largest lag of any other partition).
+    """
+
+    name = "brokers"
+    description = "a keyed topic read by one consumer group or a group per consumer (lesson 01)"
+    lesson = "01_events_and_brokers"
+    Params = BrokersParams
+    summary_tables = ("log", "consumed", "lag")
+
+    def build(self, p: BrokersParams, world: World, plan: FaultPlan) -> Broker:
+        names = p.consumer_names
+        network = Network(
+            world, ["broker", "producer", *names], latency=Exponential.from_mean(ms(1))
+        )
+        broker = Broker(world, network, metrics_interval=0.1)
+        broker.create_topic("orders", partitions=p.partitions)
+        producer = Producer(world, network, "producer", broker)
+        # Short heartbeats and session timeouts: these runs last seconds, not hours.
+        settings: dict[str, Any] = {"heartbeat_interval": 0.5, "session_timeout": 3.0}
+        if p.processing_ms is not None:
+            settings["processing"] = Exponential.from_mean(ms(p.processing_ms))
+        for name in names:
+            group = "group" if p.groups == "one" else f"service-{name}"
+            config = ConsumerConfig(group=group, **settings)
+            Consumer(world, network, name, broker, ["orders"], config=config)
+        world.process(_publish(world, producer, p))
+        plan.apply(network)
+        return broker
+
+    def until(self, p: BrokersParams) -> float:
+        return p.messages / p.rate + p.drain
+
+    def summarize(self, p: BrokersParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        log, consumed, lag = frames["log"], frames["consumed"], frames["lag"]
+        order = processing_order(consumed)
+        received = consumed.groupby("consumer").size().reindex(p.consumer_names, fill_value=0)
+        records = log.groupby("partition").size()
+        max_lag = lag.groupby("partition")["lag"].max()
+        hot = p.hot_partition
+        return {
+            "records": len(log),
+            "processed": len(consumed),
+            "distinct_processed": int(consumed["msg_id"].nunique()),
+            "received_min": int(received.min()),
+            "received_max": int(received.max()),
+            "per_key_order_violations": _violations(order, ["group", "key"]),
+            "cross_key_order_violations": _violations(order, ["group"]),
+            "hot_partition": hot,
+            "hot_partition_records": int(records.get(hot, 0)),
+            "hot_partition_max_lag": int(max_lag.get(hot, 0)),
+            "other_max_lag": int(max_lag.drop(hot, errors="ignore").max()) if len(max_lag) else 0,
+        }
+
+
+SCENARIO = BrokersScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures
 
 
 def queue_vs_pubsub(
     messages: int = 300, consumers: int = 3, partitions: int = 3, seed: int = 0
-) -> pd.DataFrame:
+) -> dict[str, Result]:
     """Who receives what: one group of ``consumers`` members versus one group per consumer.
 
     Returns:
-        One row per (setup, consumer): ``setup`` (``"one group (queue)"`` or
-        ``"group per consumer (pub/sub)"``), ``consumer``, ``received``, ``distinct``.
+        One run per setup, by the labels of :data:`SETUPS` (see :func:`received`).
     """
-    check_int("messages", messages, 1, "queue_vs_pubsub")
-    check_int("consumers", consumers, 1, "queue_vs_pubsub")
+    return {
+        label: run(
+            seed=seed, messages=messages, consumers=consumers, partitions=partitions, groups=g
+        )
+        for label, g in SETUPS.items()
+    }
+
+
+def received(results: Mapping[str, Result]) -> pd.DataFrame:
+    """Records each consumer received, one column per run (index ``consumer``)."""
     rows = []
-    for setup in ("one group (queue)", "group per consumer (pub/sub)"):
-        names = [f"c{i}" for i in range(1, consumers + 1)]
-        world, network, broker, producer = _setup(seed, names, partitions)
-        groups = {n: "billing" if setup.startswith("one") else f"service-{n}" for n in names}
-        _consumers(world, network, broker, names, groups=groups)
-        world.process(_publish(world, producer, messages, 200.0, lambda i, r: f"order-{i}"))
-        world.run(until=messages / 200.0 + 3)
-        consumed = world.frame("consumed")
-        for name in names:
-            mine = consumed[consumed["consumer"] == name]
+    for setup, result in results.items():
+        consumed = result.frames["consumed"]
+        for name in result.params.consumer_names:
             rows.append(
                 {
                     "setup": setup,
                     "consumer": name,
-                    "received": len(mine),
-                    "distinct": mine["msg_id"].nunique(),
+                    "received": int((consumed["consumer"] == name).sum()),
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).pivot(index="consumer", columns="setup", values="received")
 
 
-def key_order(
-    messages: int = 400, partitions: int = 3, keys: int = 4, seed: int = 0
-) -> pd.DataFrame:
-    """Produce numbered events for a few keys; return what the consumers processed, in order.
+def key_order(messages: int = 400, partitions: int = 3, keys: int = 4, seed: int = 0) -> Result:
+    """Numbered records for a few keys, read by one group of three consumers.
 
-    Returns:
-        The ``consumed`` rows (time, consumer, partition, offset, key, seq) plus ``seq``, the
-        producer's sequence number, so per-key and global order can be compared.
+    ``processing_order(result.frames["consumed"])`` gives what the consumers processed, in
+    order, with the producer's sequence numbers; the summary counts order violations.
     """
-    check_int("keys", keys, 1, "key_order")
-    names = ["c1", "c2", "c3"]
-    world, network, broker, producer = _setup(seed, names, partitions)
-    _consumers(world, network, broker, names, processing_ms=3.0)
-    world.process(
-        _publish(world, producer, messages, 300.0, lambda i, r: f"customer-{r.randrange(keys)}")
-    )
-    world.run(until=messages / 300.0 + 3)
-    consumed = world.frame("consumed")
-    seq = consumed["msg_id"].str.rsplit("-", n=1).str[1].astype(int)
-    return consumed.assign(seq=seq).sort_values("time", kind="stable", ignore_index=True)
+    return run(seed=seed, messages=messages, partitions=partitions, keys=keys, **KEY_ORDER_SETTINGS)
 
 
 def hot_key(
@@ -122,34 +260,35 @@ def hot_key(
     partitions: int = 6,
     rate: float = 600.0,
     seed: int = 0,
-) -> dict[str, pd.DataFrame]:
+) -> Result:
     """One key carries ``hot_share`` of the traffic; the rest is spread over 200 keys.
 
-    Returns:
-        ``{"per_partition": records per partition, "lag": lag over time per partition}``.
+    One consumer per partition; see :func:`per_partition` and the ``lag`` frame.
     """
-    check_probability("hot_share", hot_share, "hot_key")
-    check_positive("rate", rate, "hot_key")
-    names = [f"c{i}" for i in range(1, partitions + 1)]
-    world, network, broker, producer = _setup(seed, names, partitions)
-    _consumers(world, network, broker, names, processing_ms=4.0)
+    return run(
+        seed=seed,
+        hot_share=hot_share,
+        messages=messages,
+        partitions=partitions,
+        consumers=partitions,
+        rate=rate,
+        **HOT_KEY_SETTINGS,
+    )
 
-    def key_of(i: int, rng: Any) -> str:
-        return "customer-hot" if rng.random() < hot_share else f"customer-{rng.randrange(200)}"
 
-    world.process(_publish(world, producer, messages, rate, key_of))
-    world.run(until=messages / rate + 6)
-    log = world.frame("log")
-    per_partition = (
-        log.groupby("partition")
+def per_partition(result: Result) -> pd.DataFrame:
+    """Records appended per partition, and which partition holds the hot key."""
+    p = result.params
+    table = (
+        result.frames["log"]
+        .groupby("partition")
         .size()
-        .reindex(range(partitions), fill_value=0)
+        .reindex(range(p.partitions), fill_value=0)
         .rename("records")
         .reset_index()
     )
-    hot = kafka_partition("customer-hot", partitions)
-    per_partition["holds hot key"] = per_partition["partition"] == hot
-    return {"per_partition": per_partition, "lag": world.frame("lag")}
+    table["holds hot key"] = table["partition"] == p.hot_partition
+    return table
 
 
 def keys_moved(keys: int = 1000, before: int = 6, after: int = 8) -> float:

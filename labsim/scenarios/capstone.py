@@ -10,7 +10,8 @@ A design picks, for each stage of an order pipeline, the patterns of the lessons
 
 :func:`run` simulates each stage with its lesson's scenario under the capstone's "black
 friday" load and faults (the same seed for every design, so designs are compared on the same
-chaos), and :func:`scorecard` grades the result against the targets.
+chaos); each stage's summary figures become rows of the ``stages`` table, from which the
+capstone's summary is computed, and :func:`scorecard` grades that summary against the targets.
 """
 
 from __future__ import annotations
@@ -23,12 +24,24 @@ import pandas as pd
 
 from labsim.broker.assignors import ASSIGNORS
 from labsim.broker.consumer import COMMIT_POLICIES
-from labsim.errors import check_choice, check_int, check_positive
+from labsim.faults import FaultPlan
 from labsim.outbox import DESIGNS
-from labsim.result import Result, make_params
+from labsim.params import Params, param, same_as
+from labsim.result import Result
 from labsim.scenarios import cqrs, delivery, groups, outbox, sagas
+from labsim.scenarios.base import Scenario
+from labsim.world import World
 
-__all__ = ["TARGETS", "CapstoneDesign", "figures", "run", "scorecard"]
+__all__ = [
+    "SCENARIO",
+    "STAGE_COLUMNS",
+    "TARGETS",
+    "CapstoneDesign",
+    "CapstoneScenario",
+    "figures",
+    "run",
+    "scorecard",
+]
 
 #: Target name -> (summary figure, comparison, limit, what it means).
 TARGETS: dict[str, tuple[str, str, float, str]] = {
@@ -40,104 +53,141 @@ TARGETS: dict[str, tuple[str, str, float, str]] = {
     "stale own reads": ("stale_own_reads", "<=", 0.01, "customers see their own order at once"),
 }
 
+#: Columns of the ``stages`` table: one row per summary figure of each stage's run.
+STAGE_COLUMNS = ("stage", "figure", "value")
+
 
 @dataclass(frozen=True)
-class CapstoneDesign:
-    """The learner's design (defaults: a naive pipeline that misses several targets).
+class CapstoneDesign(Params):
+    """The learner's design (defaults: a naive pipeline that misses several targets)."""
 
-    Attributes:
-        partitions: Partitions of the ingest topic.
-        consumers: Consumers in the ingest group.
-        strategy: Assignor of the ingest group.
-        commit: Commit policy of the ingest consumers.
-        semantics: Payment processing: ``at-most-once``, ``at-least-once``,
-            ``at-least-once+inbox``.
-        publishing: ``dual-write``, ``outbox`` or ``cdc``.
-        saga_style: ``orchestration`` or ``choreography``.
-        saga_log: Orchestration: recover unfinished sagas from the saga log after a crash.
-        read_strategy: ``none``, ``sync``, ``wait-for-version`` or ``optimistic``.
-        checkpoint_every: Projection checkpoint interval (1 = atomic with the read model).
-        session_timeout: Seconds before the ingest group notices a crashed consumer
-            (heartbeats every sixth of it).
-    """
+    context = "capstone design"
 
-    partitions: int = 3
-    consumers: int = 3
-    strategy: str = "range"
-    commit: str = "auto"
-    semantics: str = "at-least-once"
-    publishing: str = "dual-write"
-    saga_style: str = "orchestration"
-    saga_log: bool = False
-    read_strategy: str = "none"
-    checkpoint_every: int = 50
-    session_timeout: float = 10.0
-
-    def __post_init__(self) -> None:
-        c = "capstone design"
-        check_int("partitions", self.partitions, 1, c)
-        check_int("consumers", self.consumers, 1, c)
-        check_choice("strategy", self.strategy, ASSIGNORS, c)
-        check_choice("commit", self.commit, COMMIT_POLICIES, c)
-        check_choice("semantics", self.semantics, delivery.SEMANTICS, c)
-        check_choice("publishing", self.publishing, DESIGNS, c)
-        check_choice("saga_style", self.saga_style, sagas.STYLES, c)
-        check_choice("read_strategy", self.read_strategy, cqrs.STRATEGIES, c)
-        check_int("checkpoint_every", self.checkpoint_every, 1, c)
-        check_positive("session_timeout", self.session_timeout, c)
-
-
-def run(
-    design: CapstoneDesign | Mapping[str, Any] | None = None, seed: int = 0, **overrides: Any
-) -> Result:
-    """Simulate every stage of ``design`` under the capstone's load and faults.
-
-    Summary: one figure per target (see :data:`TARGETS`) plus ``targets_met``.
-    """
-    d = make_params(CapstoneDesign, design, overrides)
-    ingest = groups.run(
-        seed=seed,
-        partitions=d.partitions,
-        consumers=d.consumers,
-        strategy=d.strategy,
-        commit=d.commit,
-        rate=500.0,
-        processing_ms=8.0,
-        duration=15.0,
-        drain=10.0,
-        crash_at=6.0,
-        restart_after=3.0,
-        session_timeout=d.session_timeout,
-        heartbeat_interval=d.session_timeout / 6,
+    partitions: int = param(3, "partitions of the ingest topic", ge=1, le=1000, soft_max=16)
+    consumers: int = param(3, "consumers in the ingest group", ge=1, le=1000, soft_max=16)
+    strategy: str = param("range", "assignor of the ingest group", choices=ASSIGNORS)
+    commit: str = param("auto", "commit policy of the ingest consumers", choices=COMMIT_POLICIES)
+    semantics: str = param(
+        "at-least-once", "delivery semantics of payment processing", choices=delivery.SEMANTICS
     )
-    consumed = ingest.frames["consumed"]
-    latency = (consumed["time"] - consumed["produced_at"]).quantile(0.99)
-    pay = delivery.run(d.semantics, seed, 300, chaos_intensity=1.0).summary
-    pub = outbox.run(d.publishing, seed, 200).summary
-    saga = sagas.run(d.saga_style, seed, 60, 0.05, recovery=d.saga_log).summary
-    read = cqrs.run(
-        seed=seed,
-        strategy=d.read_strategy,
-        checkpoint_every=d.checkpoint_every,
-        crash_at=8.0,
-        duration=15.0,
-    ).summary
-    summary: dict[str, Any] = {
-        "ingest_latency_p99_s": float(latency),
-        "ingest_max_lag": ingest.summary["max_lag"],
-        "lost_orders": ingest.summary["lost"] + pay["lost"] + pub["zombie"],
-        "double_charges": pay["duplicate_effects"] + (0 if read["totals_correct"] else 1),
-        "half_done_sagas": saga["half_done"],
-        "stale_own_reads": read["stale_reads"],
-        "ghost_orders": pub["ghost"],
+    publishing: str = param("dual-write", "how the order service publishes", choices=DESIGNS)
+    saga_style: str = param("orchestration", "how the order saga runs", choices=sagas.STYLES)
+    saga_log: bool = param(False, "orchestration: recover unfinished sagas from the saga log")
+    read_strategy: str = same_as(cqrs.CQRSParams, "strategy", "none")
+    checkpoint_every: int = same_as(cqrs.CQRSParams, "checkpoint_every", 50, soft_max=100)
+    session_timeout: float = param(
+        10.0,
+        "seconds before the ingest group notices a crashed consumer (heartbeats every sixth)",
+        gt=0,
+        le=1e4,
+        unit="s",
+        step=0.5,
+        soft_max=15,
+    )
+
+
+def _stages(d: CapstoneDesign, seed: int) -> dict[str, Result]:
+    """Run each stage's scenario under the capstone's load and faults."""
+    return {
+        "ingest": groups.run(
+            seed=seed,
+            partitions=d.partitions,
+            consumers=d.consumers,
+            strategy=d.strategy,
+            commit=d.commit,
+            rate=500.0,
+            processing_ms=8.0,
+            duration=15.0,
+            drain=10.0,
+            crash_at=6.0,
+            restart_after=3.0,
+            session_timeout=d.session_timeout,
+            heartbeat_interval=d.session_timeout / 6,
+        ),
+        "payments": delivery.run(
+            seed=seed, semantics=d.semantics, messages=300, chaos_intensity=1.0
+        ),
+        "publishing": outbox.run(seed=seed, design=d.publishing, orders=200),
+        "fulfilment": sagas.run(
+            seed=seed, style=d.saga_style, sagas=60, crash_rate=0.05, recovery=d.saga_log
+        ),
+        "read side": cqrs.run(
+            seed=seed,
+            strategy=d.read_strategy,
+            checkpoint_every=d.checkpoint_every,
+            crash_at=8.0,
+            duration=15.0,
+        ),
     }
-    card = _grade(summary)
-    summary["targets_met"] = int(card["met"].sum())
-    frames = {"scorecard": card, "ingest_lag": ingest.frames["lag"]}
-    return Result("capstone", d, seed, summary, frames)
+
+
+class CapstoneScenario(Scenario):
+    """Every stage of a design, each simulated by its lesson's scenario.
+
+    Summary figures: one per target (see :data:`TARGETS`), ``ghost_orders`` and
+    ``targets_met``.
+    """
+
+    name = "capstone"
+    description = "a whole order pipeline graded against six targets under chaos (lesson 11)"
+    lesson = "11_capstone"
+    Params = CapstoneDesign
+    summary_tables = ("stages",)
+
+    def build(self, p: CapstoneDesign, world: World, plan: FaultPlan) -> dict[str, Result]:
+        # Each stage runs in its own world with its own faults; this world only records them.
+        return _stages(p, world.seed)
+
+    def until(self, p: CapstoneDesign) -> None:
+        return None
+
+    def finish(self, p: CapstoneDesign, system: dict[str, Result], world: World) -> None:
+        add = world.table("stages", STAGE_COLUMNS, level="summary").add
+        for stage, result in system.items():
+            for figure, value in result.summary.items():
+                add(stage, figure, value)
+        consumed = system["ingest"].frames["consumed"]
+        add(
+            "ingest",
+            "latency_p99_s",
+            float((consumed["time"] - consumed["produced_at"]).quantile(0.99)),
+        )
+        lag = system["ingest"].frames["lag"]
+        add_lag = world.table("ingest_lag", tuple(lag.columns)).add
+        for row in lag.itertuples(index=False):
+            add_lag(*row)
+
+    def summarize(self, p: CapstoneDesign, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        rows = frames["stages"]
+        figure = {
+            (s, f): v for s, f, v in zip(rows["stage"], rows["figure"], rows["value"], strict=True)
+        }
+        ingest, pay = "ingest", "payments"
+        summary: dict[str, Any] = {
+            "ingest_latency_p99_s": float(figure[ingest, "latency_p99_s"]),
+            "ingest_max_lag": int(figure[ingest, "max_lag"]),
+            "lost_orders": int(
+                figure[ingest, "lost"] + figure[pay, "lost"] + figure["publishing", "zombie"]
+            ),
+            "double_charges": int(
+                figure[pay, "duplicate_effects"]
+                + (0 if figure["read side", "totals_correct"] else 1)
+            ),
+            "half_done_sagas": int(figure["fulfilment", "half_done"]),
+            "stale_own_reads": float(figure["read side", "stale_reads"]),
+            "ghost_orders": int(figure["publishing", "ghost"]),
+        }
+        summary["targets_met"] = int(_grade(summary)["met"].sum())
+        return summary
+
+
+SCENARIO = CapstoneScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures
 
 
 def _grade(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per target: target, value, limit, met, meaning."""
     rows = []
     for name, (figure, op, limit, meaning) in TARGETS.items():
         value = summary[figure]
@@ -157,8 +207,8 @@ def _grade(summary: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def scorecard(result: Result) -> str:
-    """The scorecard as text: one line per target, then the score."""
-    card = result.frames["scorecard"]
+    """The scorecard of a capstone run as text: one line per target, then the score."""
+    card = _grade(result.summary)
     lines = [f"Scorecard (seed {result.seed})"]
     for r in card.itertuples(index=False):
         value = f"{r.value:.3f}" if isinstance(r.value, float) else str(r.value)
@@ -168,8 +218,3 @@ def scorecard(result: Result) -> str:
         )
     lines.append(f"Score: {int(card['met'].sum())} / {len(card)} targets met")
     return "\n".join(lines)
-
-
-def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """``run(params, seed).summary`` for sweeps."""
-    return run(dict(params), seed).summary

@@ -5,6 +5,10 @@ replica's clock runs ``skew`` seconds behind and a partition splits the replicas
 After the last write and the heal, a quiet phase lets gossip converge. The summary counts the
 acknowledged additions the final cart lacks (lost updates), whether and how fast the replicas
 converged, the most siblings seen and the metadata each policy carries.
+
+With ``blind=True`` (version vectors only) clients write without reading first: each write
+holds just its own item and, lacking the context of what the replica has seen, becomes one
+more sibling — the way siblings pile up when clients do not read, merge, then write.
 """
 
 from __future__ import annotations
@@ -14,80 +18,71 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import simpy
+from simpy.core import StopSimulation
 
 from labsim.checks import check_convergence, check_lost_updates, time_to_converge
 from labsim.dists import Exponential
-from labsim.errors import ConfigError, check_choice, check_int, check_non_negative, check_positive
 from labsim.faults import Fault, FaultPlan
 from labsim.network import Network
+from labsim.params import Params, param
 from labsim.replication.store import POLICIES, RESOLVERS, ReplicatedStore
-from labsim.result import Result, make_params
+from labsim.scenarios.base import Scenario
 from labsim.world import World, ms
 
-__all__ = ["ConflictParams", "figures", "run", "siblings_over_time"]
+__all__ = ["CART", "SCENARIO", "ConflictParams", "ConflictScenario", "figures", "run"]
 
+#: The key every client writes.
 CART = "cart"
 
 
 @dataclass(frozen=True)
-class ConflictParams:
-    """Parameters of the replicated-cart scenario.
+class ConflictParams(Params):
+    """Parameters of the replicated-cart scenario (see :func:`labsim.params.describe`)."""
 
-    Attributes:
-        policy: Resolution policy (``lww-physical``, ``lww-hlc``, ``version-vectors``, ``crdt``).
-        resolver: For version vectors: ``union`` or ``pick-one``.
-        replicas: Number of replicas (named ``r1`` ...).
-        writes: Items added in all.
-        write_gap: Mean seconds between writes (exponential).
-        skew: Seconds replica ``r1``'s clock runs behind the others.
-        gossip_interval: Seconds between gossip rounds per replica.
-        fanout: Peers per gossip round.
-        partition_start: When ``r1`` is cut off from the others (``None``: never).
-        partition_end: When it heals.
-        quiet: Seconds after the last write (and the heal) for gossip to converge.
-        latency_ms: Mean network latency in milliseconds.
-    """
+    context = "conflicts scenario"
 
-    policy: str = "lww-physical"
-    resolver: str = "union"
-    replicas: int = 3
-    writes: int = 60
-    write_gap: float = 0.5
-    skew: float = 0.0
-    gossip_interval: float = 0.2
-    fanout: int = 1
-    partition_start: float | None = None
-    partition_end: float | None = None
-    quiet: float = 5.0
-    latency_ms: float = 5.0
+    policy: str = param("lww-physical", "conflict resolution policy", choices=POLICIES)
+    resolver: str = param(
+        "union", "how a client merges siblings (version-vectors)", choices=tuple(RESOLVERS)
+    )
+    replicas: int = param(3, "replicas of the cart, named r1, r2, ...", ge=2, le=100, soft_max=10)
+    writes: int = param(60, "items added in all", ge=1, le=1_000_000)
+    write_gap: float = param(
+        0.5, "mean seconds between writes (exponential)", gt=0, le=1e6, unit="s"
+    )
+    blind: bool = param(False, "clients write without reading first (version-vectors only)")
+    skew: float = param(
+        0.0, "seconds replica r1's clock runs behind", ge=0, le=1e6, unit="s", step=0.25, soft_max=5
+    )
+    gossip_interval: float = param(
+        0.2, "seconds between gossip rounds per replica", gt=0, le=1e6, unit="s"
+    )
+    fanout: int = param(1, "peers per gossip round (at most replicas - 1)", ge=1, le=99)
+    partition_start: float | None = param(
+        None, "when r1 is cut off from the others (none: never)", ge=0, le=1e6, unit="s"
+    )
+    partition_end: float | None = param(None, "when the partition heals", ge=0, le=1e6, unit="s")
+    quiet: float = param(
+        5.0,
+        "seconds after the last write and the heal for gossip to converge",
+        gt=0,
+        le=1e6,
+        unit="s",
+    )
+    latency_ms: float = param(5.0, "mean network latency (exponential)", gt=0, le=1e6, unit="ms")
 
-    def __post_init__(self) -> None:
-        c = "conflicts scenario"
-        check_choice("policy", self.policy, POLICIES, c)
-        check_choice("resolver", self.resolver, list(RESOLVERS), c)
-        check_int("replicas", self.replicas, 2, c)
-        check_int("writes", self.writes, 1, c)
-        check_positive("write_gap", self.write_gap, c)
-        check_non_negative("skew", self.skew, c)
-        check_positive("gossip_interval", self.gossip_interval, c)
-        check_int("fanout", self.fanout, 1, c)
+    def check(self) -> None:
         if self.fanout > self.replicas - 1:
-            raise ConfigError(
-                "fanout", self.fanout, f"at most replicas - 1 = {self.replicas - 1}", c
-            )
+            raise self.error("fanout", f"at most replicas - 1 = {self.replicas - 1}")
         if (self.partition_start is None) != (self.partition_end is None):
-            raise ConfigError(
-                "partition_end", self.partition_end, "None exactly when partition_start is None", c
-            )
+            raise self.error("partition_end", "None exactly when partition_start is None")
         if self.partition_start is not None and self.partition_end <= self.partition_start:
-            raise ConfigError(
-                "partition_end",
-                self.partition_end,
-                f"a time after partition_start={self.partition_start}",
-                c,
+            raise self.error(
+                "partition_end", f"a time after partition_start={self.partition_start}"
             )
-        check_positive("quiet", self.quiet, c)
-        check_positive("latency_ms", self.latency_ms, c)
+        if self.blind and self.policy != "version-vectors":
+            raise self.error("blind", "False unless policy is 'version-vectors'")
 
     @property
     def replica_names(self) -> list[str]:
@@ -95,33 +90,51 @@ class ConflictParams:
         return [f"r{i}" for i in range(1, self.replicas + 1)]
 
 
-def _clients(
-    world: World, store: ReplicatedStore, p: ConflictParams, done: list[float]
-) -> Generator[Any, Any, None]:
+def _clients(world: World, store: ReplicatedStore, p: ConflictParams) -> Generator[Any, Any, None]:
     rng = world.rng("clients")
+    names = p.replica_names
     for i in range(p.writes):
         yield world.env.timeout(rng.expovariate(1 / p.write_gap))
-        store.add_item(rng.choice(p.replica_names), CART, f"item-{i}")
-    done.append(world.now)
+        item = f"item-{i}"
+        if p.blind:
+            store.write(rng.choice(names), CART, frozenset({item}), blind=True, item=item)
+        else:
+            store.add_item(rng.choice(names), CART, item)
 
 
-def build(p: ConflictParams, world: World) -> tuple[Network, ReplicatedStore, list[float]]:
-    """Set the scenario up in ``world``; returns the network, the store and a list that gets
-    the time of the last write."""
-    names = p.replica_names
-    network = Network(world, names, latency=Exponential.from_mean(ms(p.latency_ms)))
-    network.set_clock("r1", skew=-p.skew)
-    store = ReplicatedStore(
-        world,
-        network,
-        names,
-        policy=p.policy,
-        gossip_interval=p.gossip_interval,
-        fanout=p.fanout,
-        resolver=p.resolver,
-    )
-    if p.partition_start is not None:
-        FaultPlan(
+def _quiet_from(p: ConflictParams, last_write: float) -> float:
+    """Start of the quiet phase: the later of the last write and the heal."""
+    return max(last_write, p.partition_end or 0.0)
+
+
+def _quiet_phase(
+    world: World, p: ConflictParams, clients: simpy.Process
+) -> Generator[Any, Any, None]:
+    # The run ends `quiet` seconds after the quiet phase starts.
+    yield clients
+    yield world.env.timeout(_quiet_from(p, world.now) + p.quiet - world.now)
+
+
+class ConflictScenario(Scenario):
+    """A replicated cart under concurrent additions; summary from writes and divergence.
+
+    Summary figures: ``lost_updates`` (acknowledged additions missing from r1's final cart),
+    ``converged``, ``time_to_converge_s`` (after the quiet phase starts), ``max_siblings``,
+    ``metadata_size`` (largest bookkeeping at the end), ``final_items``.
+    """
+
+    name = "conflicts"
+    description = "a replicated cart under LWW, version vectors or CRDTs, with skew (lesson 09)"
+    lesson = "09_conflict_resolution"
+    Params = ConflictParams
+    summary_tables = ("writes", "divergence", "replica_state")
+
+    def fault_plan(self, p: ConflictParams, seed: int) -> FaultPlan:
+        """r1 cut off from the other replicas between ``partition_start`` and ``partition_end``."""
+        if p.partition_start is None:
+            return FaultPlan(())
+        names = p.replica_names
+        return FaultPlan(
             (
                 Fault(
                     p.partition_start,
@@ -130,75 +143,53 @@ def build(p: ConflictParams, world: World) -> tuple[Network, ReplicatedStore, li
                     groups=(("r1",), tuple(names[1:])),
                 ),
             )
-        ).apply(network)
-    done: list[float] = []
-    world.process(_clients(world, store, p, done))
-    return network, store, done
+        )
+
+    def build(self, p: ConflictParams, world: World, plan: FaultPlan) -> ReplicatedStore:
+        names = p.replica_names
+        network = Network(world, names, latency=Exponential.from_mean(ms(p.latency_ms)))
+        network.set_clock("r1", skew=-p.skew)
+        store = ReplicatedStore(
+            world,
+            network,
+            names,
+            policy=p.policy,
+            gossip_interval=p.gossip_interval,
+            fanout=p.fanout,
+            resolver=p.resolver,
+        )
+        plan.apply(network)
+        clients = world.process(_clients(world, store, p))
+        # Gossip never stops by itself: the quiet phase's end stops the run.
+        world.process(_quiet_phase(world, p, clients)).callbacks.append(StopSimulation.callback)
+        return store
+
+    def until(self, p: ConflictParams) -> None:
+        # The run ends when the quiet phase does (see build), whenever the last write was.
+        return None
+
+    def finish(self, p: ConflictParams, system: ReplicatedStore, world: World) -> None:
+        system.record_state()
+
+    def summarize(self, p: ConflictParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        writes, divergence, state = frames["writes"], frames["divergence"], frames["replica_state"]
+        start = _quiet_from(p, float(writes["time"].max()) if len(writes) else 0.0)
+        final = state.loc[(state["replica"] == "r1") & (state["key"] == CART), "value"]
+        value = final.iloc[0] if len(final) else None
+        if p.policy == "version-vectors":
+            value = RESOLVERS[p.resolver](value or frozenset())
+        items = value or frozenset()
+        lost = check_lost_updates(writes, {CART: items})
+        return {
+            "lost_updates": len(lost.anomalies),
+            "converged": check_convergence(divergence, start).valid,
+            "time_to_converge_s": time_to_converge(divergence, start),
+            "max_siblings": int(divergence["max_siblings"].max()),
+            "metadata_size": int(state["metadata_size"].max()) if len(state) else 0,
+            "final_items": len(items),
+        }
 
 
-def run(
-    params: ConflictParams | Mapping[str, Any] | None = None, seed: int = 0, **overrides: Any
-) -> Result:
-    """Run the scenario. Summary: ``lost_updates``, ``converged``, ``time_to_converge_s``,
-    ``max_siblings``, ``metadata_size``, ``final_items``."""
-    p = make_params(ConflictParams, params, overrides)
-    world = World(seed)
-    _, store, done = build(p, world)
-    # Run until all writes are done, then a quiet phase after the later of that and the heal.
-    horizon = p.writes * p.write_gap * 3 + (p.partition_end or 0) + p.quiet
-    while not done and world.now < horizon:
-        world.run(until=world.now + 1.0)
-    if not done:  # pragma: no cover - the horizon leaves ample time for every write
-        raise ConfigError("writes", p.writes, "a workload that finishes", "conflicts scenario")
-    quiet_from = max(done[0], p.partition_end or 0.0)
-    if quiet_from > world.now:
-        world.run(until=quiet_from)
-    world.run(until=quiet_from + p.quiet)
-    frames = world.frames()
-    final = store.read("r1", CART)
-    items = (store.resolve(final) if p.policy == "version-vectors" else final) or frozenset()
-    lost = check_lost_updates(frames["writes"], {CART: items})
-    converged = check_convergence(frames["divergence"], quiet_from)
-    summary = {
-        "lost_updates": len(lost.anomalies),
-        "converged": converged.valid,
-        "time_to_converge_s": time_to_converge(frames["divergence"], quiet_from),
-        "max_siblings": int(frames["divergence"]["max_siblings"].max()),
-        "metadata_size": store.metadata_size(),
-        "final_items": len(items),
-    }
-    return Result("conflicts", p, seed, summary, frames)
-
-
-def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """``run(params, seed).summary`` for sweeps."""
-    return run(dict(params), seed).summary
-
-
-def siblings_over_time(
-    blind: bool, writes: int = 50, write_gap: float = 0.2, replicas: int = 3, seed: int = 0
-) -> pd.DataFrame:
-    """Version vectors with clients that write blind (no context) or read-resolve-write.
-
-    Returns the ``divergence`` samples (time, distinct_states, max_siblings).
-    """
-    check_int("writes", writes, 1, "siblings_over_time")
-    check_positive("write_gap", write_gap, "siblings_over_time")
-    world = World(seed)
-    names = [f"r{i}" for i in range(1, replicas + 1)]
-    network = Network(world, names, latency=Exponential.from_mean(ms(5)))
-    store = ReplicatedStore(world, network, names, policy="version-vectors", gossip_interval=0.2)
-
-    def clients() -> Generator[Any, Any, None]:
-        rng = world.rng("clients")
-        for i in range(writes):
-            yield world.env.timeout(rng.expovariate(1 / write_gap))
-            replica = rng.choice(names)
-            if blind:
-                store.write(replica, CART, frozenset({f"item-{i}"}), blind=True)
-            else:
-                store.add_item(replica, CART, f"item-{i}")
-
-    world.process(clients())
-    world.run(until=writes * write_gap + 3)
-    return world.frame("divergence")
+SCENARIO = ConflictScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures

@@ -13,8 +13,9 @@ reads its own write right after making it, under one of four read-your-writes st
 * ``"optimistic"`` — the client patches its own copy of the view with what it just wrote (it
   sees its own write at once, without waiting for the server).
 
-Optionally the projection worker crashes at ``crash_at`` and restarts ``restart_after`` later,
-resuming from its checkpoint (``checkpoint_every`` events between checkpoint commits).
+Optionally the projector node crashes at ``crash_at`` and restarts ``restart_after`` later (a
+fault of the run's plan); its workers resume from their checkpoints (``checkpoint_every``
+events between checkpoint commits).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import simpy
 
-from labsim.dists import Exponential
-from labsim.errors import ConfigError, check_choice, check_int, check_non_negative, check_positive
+from labsim.dists import Distribution, Exponential
 from labsim.eventsourcing import (
     CustomerTotals,
     InMemoryEventStore,
@@ -34,200 +35,215 @@ from labsim.eventsourcing import (
     OrderSummaries,
     ProjectionWorker,
     Repository,
-    replay,
 )
+from labsim.eventsourcing.projections import projected_table, record_event_log, replay_rows
+from labsim.faults import Fault, FaultPlan
 from labsim.metrics import percentiles
 from labsim.network import Network
-from labsim.result import Result, make_params
+from labsim.params import Params, param
+from labsim.scenarios.base import Scenario
 from labsim.world import World, ms
 
-__all__ = ["STRATEGIES", "CQRSParams", "figures", "run"]
+__all__ = [
+    "READ_COLUMNS",
+    "SCENARIO",
+    "STRATEGIES",
+    "CQRSParams",
+    "CQRSScenario",
+    "figures",
+    "run",
+]
 
 STRATEGIES = ("none", "sync", "wait-for-version", "optimistic")
 
+#: Columns of the ``reads`` table: one row per client reading its own write.
+READ_COLUMNS = ("time", "order_id", "strategy", "fresh", "read_latency", "write_latency")
+
 
 @dataclass(frozen=True)
-class CQRSParams:
-    """Parameters of the CQRS lag scenario.
+class CQRSParams(Params):
+    """Parameters of the CQRS lag scenario (see :func:`labsim.params.describe`)."""
 
-    Attributes:
-        rate: Orders per second outside bursts.
-        burst_factor: Rate multiplier during bursts (1 = steady load).
-        burst_every: Seconds between burst starts.
-        burst_length: Seconds each burst lasts.
-        duration: Seconds of writing.
-        customers: Distinct customers.
-        processing_ms: Mean time to project one event (exponential), milliseconds.
-        poll_ms: Projection poll interval when idle, milliseconds.
-        append_ms: Time an append takes, milliseconds.
-        strategy: Read-your-writes strategy (see the module docs).
-        crash_at: When the projection worker crashes (``None``: never).
-        restart_after: Seconds until it restarts.
-        checkpoint_every: Events between checkpoint commits (1 = atomic with the model).
-    """
+    context = "cqrs scenario"
 
-    rate: float = 40.0
-    burst_factor: float = 4.0
-    burst_every: float = 10.0
-    burst_length: float = 3.0
-    duration: float = 30.0
-    customers: int = 20
-    processing_ms: float = 5.0
-    poll_ms: float = 50.0
-    append_ms: float = 2.0
-    strategy: str = "none"
-    crash_at: float | None = None
-    restart_after: float = 2.0
-    checkpoint_every: int = 1
+    rate: float = param(
+        40.0, "orders per second outside bursts", gt=0, le=1e5, unit="1/s", step=5, soft_max=100
+    )
+    burst_factor: float = param(4.0, "rate multiplier during bursts (1: steady)", gt=0, le=1000)
+    burst_every: float = param(10.0, "seconds between burst starts", gt=0, le=1e6, unit="s")
+    burst_length: float = param(3.0, "seconds each burst lasts", ge=0, le=1e6, unit="s")
+    duration: float = param(30.0, "seconds of writing", gt=0, le=1e6, unit="s")
+    customers: int = param(20, "distinct customers", ge=1, le=1_000_000)
+    processing_ms: float = param(
+        5.0,
+        "mean time to project one event (exponential)",
+        gt=0,
+        le=1e6,
+        unit="ms",
+        step=1,
+        soft_max=20,
+    )
+    poll_ms: float = param(50.0, "projection poll interval when idle", gt=0, le=1e6, unit="ms")
+    append_ms: float = param(2.0, "time an append takes", ge=0, le=1e6, unit="ms")
+    strategy: str = param("none", "read-your-writes strategy", choices=STRATEGIES)
+    crash_at: float | None = param(
+        None, "when the projector node crashes (none: never)", ge=0, le=1e6, unit="s"
+    )
+    restart_after: float = param(
+        2.0, "seconds until the projector restarts", gt=0, le=1e6, unit="s"
+    )
+    checkpoint_every: int = param(
+        1, "events between checkpoint commits (1: atomic with the read model)", ge=1, le=1_000_000
+    )
 
-    def __post_init__(self) -> None:
-        c = "cqrs scenario"
-        check_positive("rate", self.rate, c)
-        check_positive("burst_factor", self.burst_factor, c)
-        check_positive("burst_every", self.burst_every, c)
-        check_non_negative("burst_length", self.burst_length, c)
+    def check(self) -> None:
         if self.burst_length > self.burst_every:
-            raise ConfigError(
-                "burst_length", self.burst_length, f"at most burst_every ({self.burst_every})", c
-            )
-        check_positive("duration", self.duration, c)
-        check_int("customers", self.customers, 1, c)
-        check_positive("processing_ms", self.processing_ms, c)
-        check_positive("poll_ms", self.poll_ms, c)
-        check_non_negative("append_ms", self.append_ms, c)
-        check_choice("strategy", self.strategy, STRATEGIES, c)
-        if self.crash_at is not None:
-            check_non_negative("crash_at", self.crash_at, c)
-        check_positive("restart_after", self.restart_after, c)
-        check_int("checkpoint_every", self.checkpoint_every, 1, c)
+            raise self.error("burst_length", f"at most burst_every ({self.burst_every})")
 
 
 def _rate_at(p: CQRSParams, t: float) -> float:
     return p.rate * (p.burst_factor if (t % p.burst_every) < p.burst_length else 1.0)
 
 
-def run(
-    params: CQRSParams | Mapping[str, Any] | None = None, seed: int = 0, **overrides: Any
-) -> Result:
-    """Run the scenario.
+class _System:
+    """What :meth:`CQRSScenario.build` sets up (the store and the read models)."""
 
-    Summary: ``orders``, ``events``, ``lag_mean_s``, ``lag_p99_s``, ``stale_reads`` (fraction
-    of own-write reads that did not show the write), ``read_latency_mean_s``,
-    ``write_latency_mean_s``, ``double_applied``, ``totals_correct`` (customer totals equal a
-    fresh replay).
+    def __init__(self, world: World, p: CQRSParams) -> None:
+        self.network = Network(world, ["app", "projector"])
+        self.store = InMemoryEventStore()
+        self.repo = Repository(self.store, Order)
+        self.summaries, self.totals = OrderSummaries(), CustomerTotals()
+        self.processing: Distribution = Exponential.from_mean(ms(p.processing_ms))
+        # An inline projection runs inside the write transaction: writes queue up behind it.
+        self.transaction = simpy.Resource(world.env, capacity=1)
+        self.reads = world.table("reads", READ_COLUMNS).add
+
+
+def _write(
+    world: World, p: CQRSParams, s: _System, order: Order
+) -> Generator[Any, Any, tuple[int, float]]:
+    env = world.env
+    started = env.now
+    if p.strategy != "sync":
+        yield env.timeout(ms(p.append_ms))
+        s.repo.save(order)
+        return s.store.head - 1, env.now - started
+    rng = world.rng("clients")
+    with s.transaction.request() as turn:
+        yield turn
+        yield env.timeout(ms(p.append_ms))
+        s.repo.save(order)
+        for event in s.store.read_all(s.summaries.checkpoint):
+            yield env.timeout(s.processing.sample(rng))
+            s.summaries.apply(event)
+            s.totals.apply(event)
+            s.summaries.checkpoint = s.totals.checkpoint = event.position + 1
+    return s.store.head - 1, env.now - started
+
+
+def _client(world: World, p: CQRSParams, s: _System, n: int) -> Generator[Any, Any, None]:
+    env = world.env
+    rng = world.rng("clients")
+    customer = f"customer-{rng.randrange(p.customers)}"
+    order = Order.create(
+        f"{n}", customer, [{"sku": "book", "qty": 1 + rng.randrange(3), "price": 12.5}]
+    )
+    yield from _write(world, p, s, order)
+    yield env.timeout(rng.expovariate(5.0))
+    order.pay(order.total)
+    position, write_latency = yield from _write(world, p, s, order)
+    # Read your own write: is the order shown as paid?
+    read_started = env.now
+    local_view = None
+    if p.strategy == "wait-for-version":
+        while s.summaries.checkpoint <= position:
+            yield env.timeout(ms(5))
+    elif p.strategy == "optimistic":
+        local_view = "paid"  # the client shows what it just did
+    row = s.summaries.orders.get(order.id)
+    fresh = local_view == "paid" or (row is not None and row["status"] == "paid")
+    s.reads(env.now, order.id, p.strategy, fresh, env.now - read_started, write_latency)
+
+
+def _arrivals(world: World, p: CQRSParams, s: _System) -> Generator[Any, Any, None]:
+    env = world.env
+    rng = world.rng("clients")
+    n = 0
+    while True:
+        yield env.timeout(rng.expovariate(_rate_at(p, env.now)))
+        if env.now >= p.duration:
+            return
+        n += 1
+        world.process(_client(world, p, s, n))
+
+
+class CQRSScenario(Scenario):
+    """Orders through an event store into asynchronous read models.
+
+    Summary figures: ``orders``, ``events``, ``lag_mean_s``, ``lag_p99_s``, ``stale_reads``
+    (fraction of own-write reads that did not show the write), ``read_latency_mean_s``,
+    ``write_latency_mean_s``, ``double_applied`` (events a worker applied twice),
+    ``totals_correct`` (the customer totals equal a replay of the recorded event log).
     """
-    p = make_params(CQRSParams, params, overrides)
-    world = World(seed)
-    network = Network(world, ["app", "projector"])
-    store = InMemoryEventStore()
-    repo = Repository(store, Order)
-    summaries, totals = OrderSummaries(), CustomerTotals()
-    processing = Exponential.from_mean(ms(p.processing_ms))
-    inline = p.strategy == "sync"
-    workers = []
-    if not inline:
-        for projection in (summaries, totals):
-            workers.append(
+
+    name = "cqrs"
+    description = "read-model lag, read-your-writes strategies and a projector crash (lesson 06)"
+    lesson = "06_cqrs_lag"
+    Params = CQRSParams
+    summary_tables = ("projected", "reads", "event_log", "customer_totals")
+
+    def fault_plan(self, p: CQRSParams, seed: int) -> FaultPlan:
+        """The projector's crash and restart, when ``crash_at`` is set."""
+        if p.crash_at is None:
+            return FaultPlan(())
+        return FaultPlan(
+            (Fault(p.crash_at, "crash", p.crash_at + p.restart_after, nodes=("projector",)),)
+        )
+
+    def build(self, p: CQRSParams, world: World, plan: FaultPlan) -> _System:
+        s = _System(world, p)
+        projected_table(world)  # present (empty) when the projection runs inline
+        if p.strategy != "sync":
+            for projection in (s.summaries, s.totals):
                 ProjectionWorker(
                     world,
-                    store,
+                    s.store,
                     projection,
-                    node=network.node("projector"),
+                    node=s.network.node("projector"),
                     poll_interval=ms(p.poll_ms),
-                    processing=processing,
+                    processing=s.processing,
                     checkpoint_every=p.checkpoint_every,
                 )
-            )
-    reads = world.table(
-        "reads", ("time", "order_id", "strategy", "fresh", "read_latency", "write_latency")
-    ).add
-    rng = world.rng("clients")
-    env = world.env
+        world.process(_arrivals(world, p, s))
+        plan.apply(s.network)
+        return s
 
-    # An inline projection runs inside the write transaction: writes queue up behind it.
-    transaction = simpy.Resource(env, capacity=1)
+    def until(self, p: CQRSParams) -> float:
+        # Ten seconds after the last write for the projection to catch up.
+        return p.duration + 10.0
 
-    def write(order: Order) -> Generator[Any, Any, tuple[int, float]]:
-        started = env.now
-        if not inline:
-            yield env.timeout(ms(p.append_ms))
-            repo.save(order)
-            return store.head - 1, env.now - started
-        with transaction.request() as turn:
-            yield turn
-            yield env.timeout(ms(p.append_ms))
-            repo.save(order)
-            for event in store.read_all(summaries.checkpoint):
-                yield env.timeout(processing.sample(rng))
-                summaries.apply(event)
-                totals.apply(event)
-                summaries.checkpoint = totals.checkpoint = event.position + 1
-        return store.head - 1, env.now - started
+    def finish(self, p: CQRSParams, system: _System, world: World) -> None:
+        record_event_log(world, system.store)
+        system.totals.record_state(world)
 
-    def client(n: int) -> Generator[Any, Any, None]:
-        customer = f"customer-{rng.randrange(p.customers)}"
-        order = Order.create(
-            f"{n}", customer, [{"sku": "book", "qty": 1 + rng.randrange(3), "price": 12.5}]
-        )
-        yield from write(order)
-        yield env.timeout(rng.expovariate(5.0))
-        order.pay(order.total)
-        position, write_latency = yield from write(order)
-        # Read your own write: is the order shown as paid?
-        read_started = env.now
-        local_view = None
-        if p.strategy == "wait-for-version":
-            while summaries.checkpoint <= position:
-                yield env.timeout(ms(5))
-        elif p.strategy == "optimistic":
-            local_view = "paid"  # the client shows what it just did
-        row = summaries.orders.get(order.id)
-        fresh = local_view == "paid" or (row is not None and row["status"] == "paid")
-        reads(env.now, order.id, p.strategy, fresh, env.now - read_started, write_latency)
-
-    def arrivals() -> Generator[Any, Any, None]:
-        n = 0
-        while True:
-            yield env.timeout(rng.expovariate(_rate_at(p, env.now)))
-            if env.now >= p.duration:
-                return
-            n += 1
-            world.process(client(n))
-
-    world.process(arrivals())
-    if p.crash_at is not None and workers:
-
-        def crash() -> Generator[Any, Any, None]:
-            yield env.timeout(p.crash_at)
-            network.crash("projector")
-            yield env.timeout(p.restart_after)
-            network.restart("projector")
-
-        world.process(crash())
-    world.run(until=p.duration + 10.0)
-    frames = world.frames()
-    projected = frames.get("projected")
-    lag = (
-        projected[projected["projection"] == "order_summaries"]["lag"]
-        if projected is not None and len(projected)
-        else None
-    )
-    read_rows = frames["reads"]
-    truth = replay(store, CustomerTotals())
-    summary = {
-        "orders": len(read_rows),
-        "events": store.head,
-        "lag_mean_s": float(lag.mean()) if lag is not None else 0.0,
-        "lag_p99_s": percentiles(lag, (99,))["p99"] if lag is not None else 0.0,
-        "stale_reads": float(1 - read_rows["fresh"].mean()) if len(read_rows) else 0.0,
-        "read_latency_mean_s": float(read_rows["read_latency"].mean()),
-        "write_latency_mean_s": float(read_rows["write_latency"].mean()),
-        "double_applied": sum(w.double_applied for w in workers),
-        "totals_correct": totals.state() == truth.state(),
-    }
-    return Result("cqrs", p, seed, summary, frames)
+    def summarize(self, p: CQRSParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        projected, reads = frames["projected"], frames["reads"]
+        lag = projected.loc[projected["projection"] == "order_summaries", "lag"]
+        totals = frames["customer_totals"]
+        truth = replay_rows(frames["event_log"], CustomerTotals()).state()
+        return {
+            "orders": len(reads),
+            "events": len(frames["event_log"]),
+            "lag_mean_s": float(lag.mean()) if len(lag) else 0.0,
+            "lag_p99_s": percentiles(lag, (99,))["p99"] if len(lag) else 0.0,
+            "stale_reads": float(1 - reads["fresh"].mean()) if len(reads) else 0.0,
+            "read_latency_mean_s": float(reads["read_latency"].mean()),
+            "write_latency_mean_s": float(reads["write_latency"].mean()),
+            "double_applied": int(projected["again"].sum()),
+            "totals_correct": dict(zip(totals["customer"], totals["total"], strict=True)) == truth,
+        }
 
 
-def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """``run(params, seed).summary`` for sweeps."""
-    return run(dict(params), seed).summary
+SCENARIO = CQRSScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures

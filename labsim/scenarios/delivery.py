@@ -14,6 +14,9 @@ acknowledgement. Then everything heals and the run continues until the queue dra
 * ``at-least-once+inbox`` — the same, plus an idempotent consumer: an inbox of processed ids,
   shared by the workers and stored with the effect, turns redeliveries into no-ops —
   exactly-once *effects*.
+
+``run("at-least-once", seed, messages)`` (the lesson's call) and ``run(seed=1, semantics=...)``
+are the same run.
 """
 
 from __future__ import annotations
@@ -22,73 +25,91 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from labsim.broker.amqp import Message, MessageBroker
+import pandas as pd
+
+from labsim.broker.amqp import Message, MessageBroker, Queue
 from labsim.broker.rpc import Endpoint, Request, Response
 from labsim.checks import check_accounting, check_duplicate_effects, check_lost_messages
-from labsim.consumers import FailureModel, Inbox, RetryPolicy, Worker
+from labsim.consumers import FailureModel, Inbox, RetryPolicy, start_workers
 from labsim.dists import Exponential
-from labsim.errors import check_choice, check_int, check_positive, check_probability
 from labsim.faults import Fault, FaultPlan, chaos
 from labsim.metrics import percentiles
 from labsim.network import Network
-from labsim.result import Result, make_params
+from labsim.params import Params, param
+from labsim.scenarios.base import Scenario
 from labsim.world import World, ms
 
-__all__ = ["SEMANTICS", "DeliveryParams", "figures", "run"]
+__all__ = [
+    "SCENARIO",
+    "SEMANTICS",
+    "DeliveryParams",
+    "DeliveryScenario",
+    "default_chaos",
+    "figures",
+    "run",
+]
 
 SEMANTICS = ("at-most-once", "at-least-once", "at-least-once+inbox")
 WORKERS = ("w1", "w2", "w3")
+# Share of the chaos plan's length left without faults at its end (the liveness phase).
+_HEAL_FRACTION = 0.3
 
 
 @dataclass(frozen=True)
-class DeliveryParams:
-    """Parameters of the delivery-semantics scenario.
+class DeliveryParams(Params):
+    """Parameters of the delivery-semantics scenario (see :func:`labsim.params.describe`)."""
 
-    Attributes:
-        semantics: One of :data:`SEMANTICS`.
-        messages: Orders published.
-        rate: Orders per second.
-        processing_ms: Mean processing time per attempt, milliseconds.
-        transient: Probability an attempt fails transiently (retried in place).
-        crash_after_effect: Probability a worker crashes between effect and ack.
-        chaos_intensity: Mean number of workers crashed at once during the fault phase.
-        loss: Message loss probability between producer and broker while the loss fault lasts.
-        confirm_timeout: Seconds the producer waits for a publisher confirm before resending.
-        inbox_retention: Seconds the inbox remembers a processed id (``None``: forever).
-        prefetch: Unacknowledged deliveries per worker.
-    """
+    context = "delivery scenario"
 
-    semantics: str = "at-least-once"
-    messages: int = 500
-    rate: float = 50.0
-    processing_ms: float = 30.0
-    transient: float = 0.05
-    crash_after_effect: float = 0.01
-    chaos_intensity: float = 1.0
-    loss: float = 0.1
-    confirm_timeout: float = 0.2
-    inbox_retention: float | None = None
-    prefetch: int = 5
-
-    def __post_init__(self) -> None:
-        c = "delivery scenario"
-        check_choice("semantics", self.semantics, SEMANTICS, c)
-        check_int("messages", self.messages, 1, c)
-        check_positive("rate", self.rate, c)
-        check_positive("processing_ms", self.processing_ms, c)
-        check_probability("transient", self.transient, c)
-        check_probability("crash_after_effect", self.crash_after_effect, c)
-        check_positive("chaos_intensity", self.chaos_intensity, c)
-        check_probability("loss", self.loss, c)
-        check_positive("confirm_timeout", self.confirm_timeout, c)
-        if self.inbox_retention is not None:
-            check_positive("inbox_retention", self.inbox_retention, c)
-        check_int("prefetch", self.prefetch, 1, c)
+    semantics: str = param("at-least-once", "delivery guarantee of the pipeline", choices=SEMANTICS)
+    messages: int = param(500, "orders published", ge=1, le=1_000_000, soft_max=2000)
+    rate: float = param(50.0, "orders published per second", gt=0, le=1e5, unit="1/s")
+    processing_ms: float = param(30.0, "mean processing time per attempt", gt=0, le=1e5, unit="ms")
+    transient: float = param(
+        0.05, "probability an attempt fails transiently (retried in place)", ge=0, le=1
+    )
+    crash_after_effect: float = param(
+        0.01,
+        "probability a worker crashes between the effect and the ack",
+        ge=0,
+        le=1,
+        step=0.01,
+        soft_max=0.1,
+    )
+    chaos_intensity: float = param(
+        1.0, "mean number of workers crashed at once during the fault phase", gt=0, le=100
+    )
+    loss: float = param(
+        0.1,
+        "loss probability between producer and broker while the loss fault lasts",
+        ge=0,
+        le=1,
+        step=0.05,
+        soft_max=0.5,
+    )
+    confirm_timeout: float = param(
+        0.2, "wait for a publisher confirm before resending", gt=0, le=1e4, unit="s"
+    )
+    inbox_retention: float | None = param(
+        None, "how long the inbox remembers a processed id (none: forever)", gt=0, le=1e6, unit="s"
+    )
+    prefetch: int = param(5, "unacknowledged deliveries per worker", ge=1, le=10_000)
 
     @property
     def publish_phase(self) -> float:
         """Seconds over which the orders are published."""
         return self.messages / self.rate
+
+    @property
+    def chaos_length(self) -> float:
+        """Length of the chaos plan: its fault phase spans the publishing phase."""
+        return self.publish_phase / (1 - _HEAL_FRACTION)
+
+    @property
+    def horizon(self) -> float:
+        """When the run ends: the faults' end, then a publishing phase and 30 s to drain."""
+        faults_end = max(self.chaos_length * (1 - _HEAL_FRACTION), self.publish_phase * 0.75)
+        return faults_end + self.publish_phase + 30.0
 
 
 def default_chaos(p: DeliveryParams, seed: int) -> FaultPlan:
@@ -96,10 +117,11 @@ def default_chaos(p: DeliveryParams, seed: int) -> FaultPlan:
     producer and the broker for the middle half of the publishing phase, then healing."""
     crashes = chaos(
         seed,
-        duration=p.publish_phase / 0.7,
+        duration=p.chaos_length,
         kinds=("crash",),
         intensity=p.chaos_intensity,
         nodes=list(WORKERS),
+        heal_fraction=_HEAL_FRACTION,
     )
     loss = Fault(
         p.publish_phase * 0.25,
@@ -111,68 +133,25 @@ def default_chaos(p: DeliveryParams, seed: int) -> FaultPlan:
     return FaultPlan((*crashes.faults, loss))
 
 
-def run(
-    semantics: str | DeliveryParams | Mapping[str, Any] = "at-least-once",
-    seed: int = 0,
-    messages: int | None = None,
-    **overrides: Any,
-) -> Result:
-    """Run one semantics under the default chaos plan: ``run("at-least-once", seed, messages)``.
+def _serve(network: Network, queue: Queue, confirm: bool) -> Generator[Any, Any, None]:
+    # The broker's front door: enqueue each publish request, and confirm it if asked to.
+    inbox = network.node("broker").inbox
+    while True:
+        request = yield inbox.get()
+        if isinstance(request, Request) and request.kind == "publish":
+            queue.publish(Message(request.payload))
+            if confirm:  # publisher confirm
+                network.send("broker", request.src, Response(request.corr, "ack"))
 
-    ``semantics`` may also be a :class:`DeliveryParams` or a dict of parameters; keyword
-    arguments override single parameters.
 
-    Summary: ``published``, ``processed`` (distinct orders with an effect), ``lost``,
-    ``duplicate_effects`` (extra effects beyond one per order), ``dead_lettered``,
-    ``vanished`` (accounting), ``latency_p50_s``, ``latency_p99_s`` (publish → first effect).
-    """
-    if isinstance(semantics, str):
-        params: Any = None
-        overrides = {"semantics": semantics, **overrides}
-    else:
-        params = semantics
-    if messages is not None:
-        overrides["messages"] = messages
-    p = make_params(DeliveryParams, params, overrides)
-    world = World(seed)
-    network = Network(world, ["producer", "broker", *WORKERS], latency=Exponential.from_mean(ms(2)))
-    broker = MessageBroker(world)
-    dlq = broker.declare_queue("orders.dlq")
-    queue = broker.declare_queue("orders", dead_letter=dlq)
-    at_most_once = p.semantics == "at-most-once"
-    inbox = Inbox(p.inbox_retention) if p.semantics == "at-least-once+inbox" else None
-    failures = FailureModel(
-        transient=p.transient, crash_after_effect=0.0 if at_most_once else p.crash_after_effect
-    )
-    for name in WORKERS:
-        node = network.node(name)
-        Worker(
-            world,
-            lambda n=name, nd=node: queue.subscribe(n, p.prefetch, nd),
-            node,
-            processing=Exponential.from_mean(ms(p.processing_ms)),
-            failures=failures,
-            retry=RetryPolicy("exponential", base_delay=0.02, max_attempts=6),
-            ack="before" if at_most_once else "after",
-            inbox=inbox,
-        )
-
-    def serve() -> Generator[Any, Any, None]:
-        inbox_ = network.node("broker").inbox
-        while True:
-            request = yield inbox_.get()
-            if isinstance(request, Request) and request.kind == "publish":
-                queue.publish(Message(request.payload))
-                if not at_most_once:  # publisher confirm
-                    network.send("broker", request.src, Response(request.corr, "ack"))
-
-    network.node("broker").process(serve())
+def _start_producer(world: World, network: Network, p: DeliveryParams) -> None:
+    # The producer's endpoint and table exist before its process starts, as in every run.
     endpoint = Endpoint.of(network, "producer")
     published = world.table("published", ("time", "msg_id", "attempts", "confirmed")).add
 
     def publish_one(msg_id: int) -> Generator[Any, Any, None]:
         start = world.now
-        if at_most_once:
+        if p.semantics == "at-most-once":
             network.send("producer", "broker", Request("publish", 0, "producer", msg_id))
             published(start, msg_id, 1, False)
             return
@@ -191,39 +170,88 @@ def run(
             network.node("producer").process(publish_one(i))
 
     world.process(producer())
-    plan = default_chaos(p, seed)
-    plan.apply(network)
-    world.run(until=plan.heal_time + p.publish_phase + 30.0)
-    frames = world.frames()
-    effects = frames.get("effects")
-    amqp = frames["amqp"]
-    dead = amqp[(amqp["queue"] == "orders") & (amqp["event"] == "dead-lettered")]["msg_id"]
-    in_flight = [m.msg_id for level in queue._ready for m in level] + [
-        m.msg_id for c in queue.channels for m in c.unacked.values()
-    ]
-    intents = range(p.messages)
-    lost = check_lost_messages(intents, effects, dead)
-    dups = check_duplicate_effects(effects)
-    accounting = check_accounting(intents, effects, dead, in_flight)
-    pub = frames["published"].drop_duplicates("msg_id").set_index("msg_id")["time"]
-    first = effects.groupby("msg_id")["time"].min()
-    latency = (first - pub.reindex(first.index)).dropna()
-    summary = {
-        "published": p.messages,
-        "processed": int(effects["msg_id"].nunique()),
-        "lost": len(lost.anomalies),
-        "duplicate_effects": int((dups.anomalies["effects"] - 1).sum())
-        if len(dups.anomalies)
-        else 0,
-        "dead_lettered": int(dead.nunique()),
-        "vanished": len(accounting.anomalies),
-        "latency_p50_s": percentiles(latency, (50,))["p50"],
-        "latency_p99_s": percentiles(latency, (99,))["p99"],
-    }
-    frames["chaos"] = plan.to_frame()
-    return Result("delivery", p, seed, summary, frames)
 
 
-def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """``run(params, seed).summary`` for sweeps."""
-    return run(dict(params), seed).summary
+class DeliveryScenario(Scenario):
+    """One delivery semantics under the default chaos plan.
+
+    Summary figures: ``published``, ``processed`` (distinct orders with an effect), ``lost``
+    (published, never processed nor dead-lettered), ``duplicate_effects`` (extra effects beyond
+    one per order), ``dead_lettered``, ``vanished`` (neither processed, dead-lettered nor still
+    in a queue), ``latency_p50_s``, ``latency_p99_s`` (publish → first effect).
+    """
+
+    name = "delivery"
+    description = "at-most-once / at-least-once / +inbox under a chaos plan (lesson 03)"
+    lesson = "03_delivery_semantics"
+    Params = DeliveryParams
+    summary_tables = ("amqp", "amqp_state", "effects", "published")
+    positional = ("semantics", "messages")
+
+    def fault_plan(self, p: DeliveryParams, seed: int) -> FaultPlan:
+        """The default chaos plan (:func:`default_chaos`)."""
+        return default_chaos(p, seed)
+
+    def build(self, p: DeliveryParams, world: World, plan: FaultPlan) -> MessageBroker:
+        network = Network(
+            world, ["producer", "broker", *WORKERS], latency=Exponential.from_mean(ms(2))
+        )
+        broker = MessageBroker(world)
+        dlq = broker.declare_queue("orders.dlq")
+        queue = broker.declare_queue("orders", dead_letter=dlq)
+        at_most_once = p.semantics == "at-most-once"
+        start_workers(
+            queue,
+            network,
+            WORKERS,
+            p.prefetch,
+            processing=Exponential.from_mean(ms(p.processing_ms)),
+            failures=FailureModel(
+                transient=p.transient,
+                crash_after_effect=0.0 if at_most_once else p.crash_after_effect,
+            ),
+            retry=RetryPolicy("exponential", base_delay=0.02, max_attempts=6),
+            ack="before" if at_most_once else "after",
+            inbox=Inbox(p.inbox_retention) if p.semantics == "at-least-once+inbox" else None,
+        )
+        network.node("broker").process(_serve(network, queue, confirm=not at_most_once))
+        _start_producer(world, network, p)
+        plan.apply(network)
+        return broker
+
+    def until(self, p: DeliveryParams) -> float:
+        return p.horizon
+
+    def finish(self, p: DeliveryParams, system: MessageBroker, world: World) -> None:
+        system.record_state()  # what is still queued or unacknowledged counts as in flight
+
+    def summarize(self, p: DeliveryParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        effects = frames["effects"]
+        amqp = frames["amqp"]
+        dead = amqp[(amqp["queue"] == "orders") & (amqp["event"] == "dead-lettered")]["msg_id"]
+        state = frames["amqp_state"]
+        in_flight = state.loc[state["queue"] == "orders", "msg_id"]
+        intents = range(p.messages)
+        lost = check_lost_messages(intents, effects, dead)
+        dups = check_duplicate_effects(effects)
+        accounting = check_accounting(intents, effects, dead, in_flight)
+        pub = frames["published"].drop_duplicates("msg_id").set_index("msg_id")["time"]
+        first = effects.groupby("msg_id")["time"].min()
+        latency = (first - pub.reindex(first.index)).dropna()
+        return {
+            "published": p.messages,
+            "processed": int(effects["msg_id"].nunique()),
+            "lost": len(lost.anomalies),
+            "duplicate_effects": int((dups.anomalies["effects"] - 1).sum())
+            if len(dups.anomalies)
+            else 0,
+            "dead_lettered": int(dead.nunique()),
+            "vanished": len(accounting.anomalies),
+            "latency_p50_s": percentiles(latency, (50,))["p50"],
+            "latency_p99_s": percentiles(latency, (99,))["p99"],
+        }
+
+
+SCENARIO = DeliveryScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures

@@ -11,97 +11,55 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from labsim.checks import check_delivery
 from labsim.dists import Exponential
-from labsim.errors import (
-    ConfigError,
-    check_int,
-    check_non_negative,
-    check_positive,
-    check_probability,
-)
 from labsim.faults import Fault, FaultPlan
 from labsim.metrics import percentiles
 from labsim.network import Network
-from labsim.result import Result, make_params
+from labsim.params import Params, param
+from labsim.scenarios.base import Scenario
 from labsim.world import World, ms
 
-__all__ = ["NetworkParams", "build", "figures", "run"]
+__all__ = ["SCENARIO", "NetworkParams", "NetworkScenario", "build", "figures", "run"]
 
 
 @dataclass(frozen=True)
-class NetworkParams:
-    """Parameters of the network scenario.
+class NetworkParams(Params):
+    """Parameters of the network scenario (see :func:`labsim.params.describe`)."""
 
-    Attributes:
-        nodes: Number of nodes (>= 2), named ``n1``, ``n2``, ...
-        rate: Messages per second each node sends (> 0).
-        duration: Simulated seconds of sending (> 0).
-        latency_ms: Mean one-way latency in milliseconds (exponential, > 0).
-        loss: Probability a message is lost on its link.
-        duplicate: Probability a message arrives twice.
-        reorder: Let later messages overtake earlier ones on a link.
-        partition_start: When the two halves of the network are cut apart (``None``: never).
-        partition_end: When the partition heals.
-        extra_faults: More faults to apply (crashes, loss bursts, ...), as ``Fault`` objects.
-    """
+    context = "network scenario"
 
-    nodes: int = 4
-    rate: float = 50.0
-    duration: float = 10.0
-    latency_ms: float = 5.0
-    loss: float = 0.0
-    duplicate: float = 0.0
-    reorder: bool = False
-    partition_start: float | None = 3.0
-    partition_end: float | None = 6.0
-    extra_faults: tuple[Fault, ...] = ()
+    nodes: int = param(4, "number of nodes, named n1, n2, ...", ge=2, le=200, soft_max=12)
+    rate: float = param(50.0, "messages per second each node sends", gt=0, le=1e5, unit="1/s")
+    duration: float = param(10.0, "seconds of sending", gt=0, le=1e5, unit="s")
+    latency_ms: float = param(5.0, "mean one-way latency (exponential)", gt=0, le=1e4, unit="ms")
+    loss: float = param(
+        0.0, "probability a message is lost on its link", ge=0, le=1, step=0.05, soft_max=0.9
+    )
+    duplicate: float = param(
+        0.0, "probability a message arrives twice", ge=0, le=1, step=0.05, soft_max=0.9
+    )
+    reorder: bool = param(False, "let later messages overtake earlier ones on a link")
+    partition_start: float | None = param(
+        3.0, "when the two halves are cut apart (none: never)", ge=0, unit="s"
+    )
+    partition_end: float | None = param(6.0, "when the partition heals", ge=0, unit="s")
+    extra_faults: tuple[Fault, ...] = param((), "more faults: crashes, loss bursts, ...")
 
-    def __post_init__(self) -> None:
-        context = "network scenario"
-        check_int("nodes", self.nodes, 2, context)
-        check_positive("rate", self.rate, context)
-        check_positive("duration", self.duration, context)
-        check_positive("latency_ms", self.latency_ms, context)
-        check_probability("loss", self.loss, context)
-        check_probability("duplicate", self.duplicate, context)
+    def check(self) -> None:
         if (self.partition_start is None) != (self.partition_end is None):
-            raise ConfigError(
-                "partition_end",
-                self.partition_end,
-                "None exactly when partition_start is None",
-                context,
+            raise self.error("partition_end", "None exactly when partition_start is None")
+        if self.partition_start is not None and self.partition_end <= self.partition_start:
+            raise self.error(
+                "partition_end", f"a time after partition_start={self.partition_start}"
             )
-        if self.partition_start is not None:
-            check_non_negative("partition_start", self.partition_start, context)
-            if self.partition_end <= self.partition_start:  # type: ignore[operator]
-                raise ConfigError(
-                    "partition_end",
-                    self.partition_end,
-                    f"a time after partition_start={self.partition_start}",
-                    context,
-                )
 
     @property
     def node_names(self) -> list[str]:
         """The node names, ``n1`` ... ``nN``."""
         return [f"n{i}" for i in range(1, self.nodes + 1)]
-
-    def fault_plan(self) -> FaultPlan:
-        """The partition (first half of the nodes against the second) and any extra faults."""
-        faults = list(self.extra_faults)
-        if self.partition_start is not None:
-            names = self.node_names
-            half = len(names) // 2
-            faults.append(
-                Fault(
-                    self.partition_start,
-                    "partition",
-                    self.partition_end,
-                    groups=(tuple(names[:half]), tuple(names[half:])),
-                )
-            )
-        return FaultPlan(tuple(faults))
 
 
 def _sender(
@@ -122,58 +80,81 @@ def _receiver(network: Network, me: str) -> Generator[Any, Any, None]:
         yield inbox.get()
 
 
-def build(params: NetworkParams, world: World) -> Network:
-    """Set up the scenario in ``world`` without running it (for notebooks that look inside)."""
-    names = params.node_names
-    network = Network(
-        world,
-        names,
-        latency=Exponential.from_mean(ms(params.latency_ms)),
-        loss=params.loss,
-        duplicate=params.duplicate,
-        reorder=params.reorder,
-    )
-    for me in names:
-        others = [n for n in names if n != me]
-        node = network.node(me)
-        node.process(_sender(world, network, me, others, params.rate, params.duration))
-        node.process(_receiver(network, me))
-    params.fault_plan().apply(network)
-    return network
-
-
-def run(
-    params: NetworkParams | Mapping[str, Any] | None = None, seed: int = 0, **overrides: Any
-) -> Result:
-    """Run the scenario; ``overrides`` replace single parameters (``run(seed=1, loss=0.1)``).
+class NetworkScenario(Scenario):
+    """Nodes messaging each other; summary from ``net.sends`` and ``net.deliveries``.
 
     Summary figures: ``sent``, ``delivered`` (distinct messages that arrived), ``lost``,
     ``duplicated``, ``delivered_fraction``, ``latency_mean_ms``, ``latency_p99_ms``.
     """
-    p = make_params(NetworkParams, params, overrides)
-    world = World(seed)
-    build(p, world)
-    # Leave time after the last send for messages in flight to land.
-    world.run(until=p.duration + 1.0)
-    frames = world.frames()
-    sends, deliveries = frames["net.sends"], frames["net.deliveries"]
-    check = check_delivery(sends, deliveries)
-    counts = check.anomalies["anomaly"].value_counts()
-    latency = (deliveries["time"] - deliveries["sent_at"]) * 1000
-    sent = len(sends)
-    delivered = int(deliveries["msg_id"].nunique())
-    summary = {
-        "sent": sent,
-        "delivered": delivered,
-        "lost": int(counts.get("lost", 0)),
-        "duplicated": int(counts.get("duplicated", 0)),
-        "delivered_fraction": delivered / sent if sent else float("nan"),
-        "latency_mean_ms": float(latency.mean()) if len(latency) else float("nan"),
-        "latency_p99_ms": percentiles(latency, (99,))["p99"],
-    }
-    return Result("network", p, seed, summary, frames)
+
+    name = "network"
+    description = "nodes messaging each other through latency, loss and a partition (lesson 00)"
+    lesson = "00_tour"
+    Params = NetworkParams
+    summary_tables = ("net.sends", "net.deliveries")
+
+    def fault_plan(self, p: NetworkParams, seed: int) -> FaultPlan:
+        """The partition (first half of the nodes against the second) and any extra faults."""
+        faults = list(p.extra_faults)
+        if p.partition_start is not None:
+            names = p.node_names
+            half = len(names) // 2
+            faults.append(
+                Fault(
+                    p.partition_start,
+                    "partition",
+                    p.partition_end,
+                    groups=(tuple(names[:half]), tuple(names[half:])),
+                )
+            )
+        return FaultPlan(tuple(faults))
+
+    def build(self, p: NetworkParams, world: World, plan: FaultPlan) -> Network:
+        names = p.node_names
+        network = Network(
+            world,
+            names,
+            latency=Exponential.from_mean(ms(p.latency_ms)),
+            loss=p.loss,
+            duplicate=p.duplicate,
+            reorder=p.reorder,
+        )
+        for me in names:
+            others = [n for n in names if n != me]
+            node = network.node(me)
+            node.process(_sender(world, network, me, others, p.rate, p.duration))
+            node.process(_receiver(network, me))
+        plan.apply(network)
+        return network
+
+    def until(self, p: NetworkParams) -> float:
+        # Leave time after the last send for messages in flight to land.
+        return p.duration + 1.0
+
+    def summarize(self, p: NetworkParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        sends, deliveries = frames["net.sends"], frames["net.deliveries"]
+        check = check_delivery(sends, deliveries)
+        counts = check.anomalies["anomaly"].value_counts()
+        latency = (deliveries["time"] - deliveries["sent_at"]) * 1000
+        sent = len(sends)
+        delivered = int(deliveries["msg_id"].nunique())
+        return {
+            "sent": sent,
+            "delivered": delivered,
+            "lost": int(counts.get("lost", 0)),
+            "duplicated": int(counts.get("duplicated", 0)),
+            "delivered_fraction": delivered / sent if sent else float("nan"),
+            "latency_mean_ms": float(latency.mean()) if len(latency) else float("nan"),
+            "latency_p99_ms": percentiles(latency, (99,))["p99"],
+        }
 
 
-def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """``run(params, seed).summary`` — the function to hand to :func:`labsim.sweep.sweep`."""
-    return run(dict(params), seed).summary
+SCENARIO = NetworkScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures
+
+
+def build(params: NetworkParams | Mapping[str, Any] | None, world: World) -> Network:
+    """Set the scenario up in ``world`` without running it (for notebooks that look inside)."""
+    p = SCENARIO.params(params)
+    return SCENARIO.build(p, world, SCENARIO.fault_plan(p, world.seed))

@@ -12,117 +12,128 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from labsim.dists import Exponential
-from labsim.errors import check_choice, check_int, check_positive, check_probability
 from labsim.faults import Fault, FaultPlan
 from labsim.metrics import percentiles
 from labsim.network import Network
 from labsim.outbox import DESIGNS, EventBroker, OrderService
-from labsim.result import Result, make_params
+from labsim.params import Params, param
+from labsim.scenarios.base import Scenario
 from labsim.world import World, ms
 
-__all__ = ["OutboxParams", "figures", "run"]
+__all__ = ["SCENARIO", "OutboxParams", "OutboxScenario", "figures", "run"]
 
 
 @dataclass(frozen=True)
-class OutboxParams:
-    """Parameters of the outbox scenario.
+class OutboxParams(Params):
+    """Parameters of the outbox scenario (see :func:`labsim.params.describe`)."""
 
-    Attributes:
-        design: ``dual-write``, ``outbox`` or ``cdc``.
-        orders: Orders placed.
-        rate: Orders per second.
-        crash_rate: Probability the service crashes at each step boundary (fault phase).
-        loss: Loss probability on the service–broker link during the fault phase.
-        publish_retries: Dual write: extra publish attempts before undoing the order.
-        relay_interval: Seconds between relay polls.
-        quiet: Seconds after the fault phase for relays to catch up.
-    """
+    context = "outbox scenario"
 
-    design: str = "outbox"
-    orders: int = 300
-    rate: float = 20.0
-    crash_rate: float = 0.05
-    loss: float = 0.1
-    publish_retries: int = 0
-    relay_interval: float = 0.05
-    quiet: float = 10.0
+    design: str = param("outbox", "how the order service publishes its events", choices=DESIGNS)
+    orders: int = param(300, "orders placed", ge=1, le=1_000_000, soft_max=1000)
+    rate: float = param(20.0, "orders placed per second", gt=0, le=1e5, unit="1/s")
+    crash_rate: float = param(
+        0.05,
+        "probability the service crashes at each step boundary (fault phase)",
+        ge=0,
+        le=1,
+        step=0.01,
+        soft_max=0.3,
+    )
+    loss: float = param(
+        0.1,
+        "loss probability on the service–broker link during the fault phase",
+        ge=0,
+        le=1,
+        step=0.05,
+        soft_max=0.5,
+    )
+    publish_retries: int = param(
+        0, "dual write: extra publish attempts before undoing the order", ge=0, le=1000
+    )
+    relay_interval: float = param(0.05, "time between relay polls", gt=0, le=1e4, unit="s")
+    quiet: float = param(
+        10.0, "time after the fault phase for relays to catch up", gt=0, le=1e6, unit="s"
+    )
 
-    def __post_init__(self) -> None:
-        c = "outbox scenario"
-        check_choice("design", self.design, DESIGNS, c)
-        check_int("orders", self.orders, 1, c)
-        check_positive("rate", self.rate, c)
-        check_probability("crash_rate", self.crash_rate, c)
-        check_probability("loss", self.loss, c)
-        check_int("publish_retries", self.publish_retries, 0, c)
-        check_positive("relay_interval", self.relay_interval, c)
-        check_positive("quiet", self.quiet, c)
+    @property
+    def faults_until(self) -> float:
+        """End of the fault phase: when the last order is expected."""
+        return self.orders / self.rate
 
 
-def run(
-    design: str | OutboxParams | Mapping[str, Any] = "outbox",
-    seed: int = 0,
-    orders: int | None = None,
-    **overrides: Any,
-) -> Result:
-    """Run one design: ``run("dual-write", seed, orders)``.
+def _clients(world: World, service: OrderService, p: OutboxParams) -> Generator[Any, Any, None]:
+    rng = world.rng("clients")
+    for n in range(p.orders):
+        yield world.env.timeout(rng.expovariate(p.rate))
+        if service.node.up:  # a request to a crashed service fails at once
+            service.node.process(service.place(f"o{n}"))
 
-    Summary: ``committed``, ``published`` (distinct orders the broker saw), ``zombie``,
+
+class OutboxScenario(Scenario):
+    """One publishing design under crashes of the order service and a lossy link.
+
+    Summary figures: ``committed``, ``published`` (distinct orders the broker saw), ``zombie``,
     ``ghost``, ``duplicates`` (events beyond one per order, removed by consumer dedupe),
     ``relay_lag_p50_s``, ``relay_lag_p99_s``.
     """
-    if isinstance(design, str):
-        params: Any = None
-        overrides = {"design": design, **overrides}
-    else:
-        params = design
-    if orders is not None:
-        overrides["orders"] = orders
-    p = make_params(OutboxParams, params, overrides)
-    world = World(seed)
-    network = Network(world, ["order", "broker"], latency=Exponential.from_mean(ms(5)))
-    broker = EventBroker(world, network)
-    faults_until = p.orders / p.rate
-    service = OrderService(
-        world,
-        network,
-        broker,
-        design=p.design,
-        crash_rate=p.crash_rate,
-        faults_until=faults_until,
-        publish_retries=p.publish_retries,
-        relay_interval=p.relay_interval,
-    )
-    FaultPlan((Fault(0.0, "loss", faults_until, nodes=("order", "broker"), value=p.loss),)).apply(
-        network
-    )
 
-    def clients() -> Generator[Any, Any, None]:
-        rng = world.rng("clients")
-        for n in range(p.orders):
-            yield world.env.timeout(rng.expovariate(p.rate))
-            if service.node.up:  # a request to a crashed service fails at once
-                service.node.process(service.place(f"o{n}"))
+    name = "outbox"
+    description = "dual write versus outbox versus CDC under crashes (lesson 08)"
+    lesson = "08_outbox_cdc"
+    Params = OutboxParams
+    summary_tables = ("order_db", "published", "relay")
+    positional = ("design", "orders")
 
-    world.process(clients())
-    world.run(until=faults_until + p.quiet)
-    committed = service.committed()
-    published = broker.orders_seen()
-    relay = world.frame("relay")
-    lag = relay["published_at"] - relay["committed_at"]
-    summary = {
-        "committed": len(committed),
-        "published": len(published),
-        "zombie": len(committed - published),
-        "ghost": len(published - committed),
-        "duplicates": len(broker.events) - len(published),
-        "relay_lag_p50_s": percentiles(lag, (50,))["p50"],
-        "relay_lag_p99_s": percentiles(lag, (99,))["p99"],
-    }
-    return Result("outbox", p, seed, summary, world.frames())
+    def fault_plan(self, p: OutboxParams, seed: int) -> FaultPlan:
+        """Loss on the service–broker link for the whole fault phase."""
+        return FaultPlan(
+            (Fault(0.0, "loss", p.faults_until, nodes=("order", "broker"), value=p.loss),)
+        )
+
+    def build(self, p: OutboxParams, world: World, plan: FaultPlan) -> OrderService:
+        network = Network(world, ["order", "broker"], latency=Exponential.from_mean(ms(5)))
+        broker = EventBroker(world, network)
+        service = OrderService(
+            world,
+            network,
+            broker,
+            design=p.design,
+            crash_rate=p.crash_rate,
+            faults_until=p.faults_until,
+            publish_retries=p.publish_retries,
+            relay_interval=p.relay_interval,
+        )
+        plan.apply(network)
+        world.process(_clients(world, service, p))
+        return service
+
+    def until(self, p: OutboxParams) -> float:
+        return p.faults_until + p.quiet
+
+    def finish(self, p: OutboxParams, system: OrderService, world: World) -> None:
+        system.record_state()
+
+    def summarize(self, p: OutboxParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        committed = set(frames["order_db"]["order"])
+        events = frames["published"]
+        published = set(events["order"])
+        relay = frames["relay"]
+        lag = relay["published_at"] - relay["committed_at"]
+        return {
+            "committed": len(committed),
+            "published": len(published),
+            "zombie": len(committed - published),
+            "ghost": len(published - committed),
+            "duplicates": len(events) - len(published),
+            "relay_lag_p50_s": percentiles(lag, (50,))["p50"],
+            "relay_lag_p99_s": percentiles(lag, (99,))["p99"],
+        }
 
 
-def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """``run(params, seed).summary`` for sweeps."""
-    return run(dict(params), seed).summary
+SCENARIO = OutboxScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures

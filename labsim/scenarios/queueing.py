@@ -4,7 +4,8 @@
 Poisson arrivals to one partitionless :class:`~labsim.broker.queue.WorkQueue` served by
 ``consumers`` competing consumers with exponential processing times. Its ``wait_mean`` (time
 from publish to start of processing, after a warm-up of the first 10 % of messages) should
-match :func:`erlang_c_wait`; its frames satisfy Little's law.
+match :func:`erlang_c_wait`; its frames satisfy Little's law. It is the ``queueing`` scenario
+(:data:`SCENARIO`) called with the queue's parameters by position.
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ import pandas as pd
 from labsim.broker.queue import WorkQueue
 from labsim.dists import Exponential
 from labsim.errors import ConfigError, ConfigWarning, check_int, check_positive
-from labsim.result import Result, make_params
+from labsim.faults import FaultPlan
+from labsim.params import Params, param
+from labsim.result import Result
+from labsim.scenarios.base import Scenario
 from labsim.world import World
 
 __all__ = [
-    "MMCResult",
+    "SCENARIO",
+    "WARMUP_FRACTION",
     "QueueingParams",
+    "QueueingScenario",
     "erlang_c",
     "erlang_c_wait",
     "figures",
@@ -36,6 +42,7 @@ __all__ = [
     "utilisation",
 ]
 
+#: Share of the first messages left out of the mean wait (the queue starts empty).
 WARMUP_FRACTION = 0.1
 
 
@@ -72,32 +79,26 @@ def erlang_c_wait(arrival_rate: float, service_rate: float, consumers: int) -> f
 
 
 @dataclass(frozen=True)
-class MMCResult:
-    """Outcome of :func:`mmc`.
+class QueueingParams(Params):
+    """Parameters of the M/M/c scenario (see :func:`labsim.params.describe`)."""
 
-    Attributes:
-        wait_mean: Mean time from publish to start of processing (after warm-up).
-        erlang_c_wait: The theoretical mean wait for the same λ, μ, c.
-        utilisation: ρ = λ / (c μ).
-        summary: Headline figures.
-        frames: ``queue.processed`` (msg_id, consumer, published, started, finished).
-    """
+    context = "queueing scenario"
 
-    wait_mean: float
-    erlang_c_wait: float
-    utilisation: float
-    summary: dict[str, Any]
-    frames: dict[str, pd.DataFrame]
+    arrival_rate: float = param(
+        8.0, "λ: messages arriving per second (Poisson)", gt=0, le=1e6, unit="1/s"
+    )
+    service_rate: float = param(
+        1.0, "μ: messages one consumer handles per second (exponential)", gt=0, le=1e6, unit="1/s"
+    )
+    consumers: int = param(10, "c: competing consumers sharing the queue", ge=1, le=10_000)
+    messages: int = param(
+        10_000, "messages to publish (the first 10 % are warm-up)", ge=10, le=10_000_000
+    )
 
-
-def _sample_length(
-    world: World, queue: WorkQueue, interval: float, until_done: int
-) -> Generator[Any, Any, None]:
-    add = world.table("queue.length", ("time", "waiting"), level="summary").add
-    timeout = world.env.timeout
-    while queue.completed < until_done:
-        add(world.env.now, len(queue))
-        yield timeout(interval)
+    @property
+    def utilisation(self) -> float:
+        """ρ = λ / (c μ)."""
+        return utilisation(self.arrival_rate, self.service_rate, self.consumers)
 
 
 def _arrivals(
@@ -110,64 +111,6 @@ def _arrivals(
     for i in range(messages):
         yield timeout(expovariate(rate))
         publish(i)
-
-
-def mmc(
-    arrival_rate: float, service_rate: float, consumers: int, messages: int = 10_000, seed: int = 0
-) -> MMCResult:
-    """Run an M/M/c workload through a work queue with competing consumers.
-
-    Args:
-        arrival_rate: λ, messages per second (> 0).
-        service_rate: μ, messages per second one consumer processes (> 0).
-        consumers: c, the number of competing consumers (>= 1).
-        messages: Messages to publish (>= 10).
-        seed: Seed of the run.
-
-    Warns:
-        ConfigWarning: when ρ = λ / (c μ) >= 1 — the queue then grows without bound and the
-            mean wait depends on how many messages you send, not on the system.
-    """
-    check_positive("arrival_rate", arrival_rate, "mmc")
-    check_positive("service_rate", service_rate, "mmc")
-    check_int("consumers", consumers, 1, "mmc")
-    check_int("messages", messages, 10, "mmc")
-    rho = utilisation(arrival_rate, service_rate, consumers)
-    if rho >= 1:
-        warnings.warn(
-            f"utilisation rho = arrival_rate / (consumers * service_rate) = {rho:.3f} >= 1: the "
-            "queue grows without bound; the mean wait reflects the run length, not a steady state",
-            ConfigWarning,
-            stacklevel=2,
-        )
-    world = World(seed)
-    queue = WorkQueue(world)
-    service = Exponential(service_rate)
-    for i in range(consumers):
-        queue.add_consumer(f"consumer-{i}", service)
-    world.process(_arrivals(world, queue, arrival_rate, messages))
-    # Sample the queue length independently of the per-message rows, so Little's law can be
-    # checked between two different measurements (time-average length versus lambda * W).
-    world.process(_sample_length(world, queue, 4.0 / arrival_rate, messages))
-    world.run()
-    if queue.completed != messages:
-        raise ConfigError("messages", messages, "a run that completes", "mmc")  # pragma: no cover
-    frame = world.frame("queue.processed")
-    published = frame["published"].to_numpy()
-    started = frame["started"].to_numpy()
-    msg_ids = frame["msg_id"].to_numpy()
-    steady = msg_ids >= int(messages * WARMUP_FRACTION)
-    wait = float(np.mean(started[steady] - published[steady]))
-    theory = erlang_c_wait(arrival_rate, service_rate, consumers)
-    summary = {
-        "wait_mean": wait,
-        "erlang_c_wait": theory,
-        "utilisation": rho,
-        "messages": messages,
-        "sojourn_mean": float(np.mean(frame["finished"].to_numpy()[steady] - published[steady])),
-    }
-    frames = {"queue.processed": frame, "queue.length": world.frame("queue.length")}
-    return MMCResult(wait, theory, rho, summary, frames)
 
 
 def little_law(processed: pd.DataFrame, lengths: pd.DataFrame) -> dict[str, float]:
@@ -198,38 +141,93 @@ def little_law(processed: pd.DataFrame, lengths: pd.DataFrame) -> dict[str, floa
     }
 
 
-@dataclass(frozen=True)
-class QueueingParams:
-    """Parameters of the M/M/c scenario (see :func:`mmc`)."""
+class QueueingScenario(Scenario):
+    """An M/M/c queue: Poisson arrivals, ``consumers`` competing consumers, one work queue.
 
-    arrival_rate: float = 8.0
-    service_rate: float = 1.0
-    consumers: int = 10
-    messages: int = 10_000
-
-    def __post_init__(self) -> None:
-        check_positive("arrival_rate", self.arrival_rate, "queueing scenario")
-        check_positive("service_rate", self.service_rate, "queueing scenario")
-        check_int("consumers", self.consumers, 1, "queueing scenario")
-        check_int("messages", self.messages, 10, "queueing scenario")
-
-
-def run(
-    params: QueueingParams | Mapping[str, Any] | None = None, seed: int = 0, **overrides: Any
-) -> Result:
-    """:func:`mmc` as a scenario: ``run({"arrival_rate": 9}, seed=3)``.
-
-    Summary: ``wait_mean``, ``erlang_c_wait``, ``utilisation``, ``sojourn_mean``,
-    ``little_relative_error``.
+    Summary figures: ``wait_mean`` (publish to start of processing, after the warm-up),
+    ``erlang_c_wait`` (theory for the same λ, μ, c), ``utilisation``, ``sojourn_mean``
+    (publish to end of processing) and ``little_relative_error`` (sampled queue length
+    against λ W).
     """
-    p = make_params(QueueingParams, params, overrides)
-    r = mmc(p.arrival_rate, p.service_rate, p.consumers, p.messages, seed)
-    law = little_law(r.frames["queue.processed"], r.frames["queue.length"])
-    summary = {k: v for k, v in r.summary.items() if k != "messages"}
-    summary["little_relative_error"] = law["relative_error"]
-    return Result("queueing", p, seed, summary, r.frames)
+
+    name = "queueing"
+    description = "an M/M/c workload through one work queue, against Erlang C (lesson 10)"
+    lesson = "10_scaling_and_backpressure"
+    Params = QueueingParams
+    summary_tables = ("queue.processed", "queue.length")
+
+    def build(self, p: QueueingParams, world: World, plan: FaultPlan) -> WorkQueue:
+        if p.utilisation >= 1:
+            warnings.warn(
+                f"utilisation rho = arrival_rate / (consumers * service_rate) = "
+                f"{p.utilisation:.3f} >= 1: the queue grows without bound; the mean wait "
+                "reflects the run length, not a steady state",
+                ConfigWarning,
+                stacklevel=4,
+            )
+        queue = WorkQueue(world)
+        service = Exponential(p.service_rate)
+        for i in range(p.consumers):
+            queue.add_consumer(f"consumer-{i}", service)
+        world.process(_arrivals(world, queue, p.arrival_rate, p.messages))
+        # Sample every four mean inter-arrival times until the last message is done.
+        queue.sample_length(4.0 / p.arrival_rate, lambda: queue.completed < p.messages)
+        return queue
+
+    def until(self, p: QueueingParams) -> None:
+        return None  # every message is served, then nothing is left to happen
+
+    def finish(self, p: QueueingParams, system: WorkQueue, world: World) -> None:
+        system.record_state()
+
+    def summarize(self, p: QueueingParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        processed = frames["queue.processed"]
+        published = processed["published"].to_numpy()
+        started = processed["started"].to_numpy()
+        steady = processed["msg_id"].to_numpy() >= int(p.messages * WARMUP_FRACTION)
+        law = little_law(processed, frames["queue.length"])
+        return {
+            "wait_mean": float(np.mean(started[steady] - published[steady])),
+            "erlang_c_wait": erlang_c_wait(p.arrival_rate, p.service_rate, p.consumers),
+            "utilisation": p.utilisation,
+            "sojourn_mean": float(
+                np.mean(processed["finished"].to_numpy()[steady] - published[steady])
+            ),
+            "little_relative_error": law["relative_error"],
+        }
 
 
-def figures(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """``run(params, seed).summary`` for sweeps."""
-    return run(dict(params), seed).summary
+SCENARIO = QueueingScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures
+
+
+def mmc(
+    arrival_rate: float, service_rate: float, consumers: int, messages: int = 10_000, seed: int = 0
+) -> Result:
+    """Run an M/M/c workload through a work queue with competing consumers.
+
+    Args:
+        arrival_rate: λ, messages per second (> 0).
+        service_rate: μ, messages per second one consumer processes (> 0).
+        consumers: c, the number of competing consumers (>= 1).
+        messages: Messages to publish (>= 10).
+        seed: Seed of the run.
+
+    Returns:
+        The ``queueing`` scenario's :class:`~labsim.result.Result`: ``.wait_mean``,
+        ``.erlang_c_wait``, ``.utilisation`` and the other summary figures, and ``.frames``
+        with ``queue.processed`` (msg_id, consumer, published, started, finished) and
+        ``queue.length`` (time, waiting).
+
+    Warns:
+        ConfigWarning: when ρ = λ / (c μ) >= 1 — the queue then grows without bound and the
+            mean wait depends on how many messages you send, not on the system.
+    """
+    return SCENARIO.run(
+        seed=seed,
+        arrival_rate=arrival_rate,
+        service_rate=service_rate,
+        consumers=consumers,
+        messages=messages,
+    )

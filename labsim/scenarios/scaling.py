@@ -1,42 +1,49 @@
 """Scaling experiments for lesson 10: partitions x consumers, and bounded queues.
 
-* :func:`lag_grid` — how much lag builds up for each (partitions, consumers) pair: only
-  ``min(partitions, consumers)`` members can work at once, so adding consumers beyond the
-  partition count buys nothing.
-* :func:`backpressure` — a work queue fed faster than it can serve (ρ > 1): unbounded, the
-  queue and the wait grow for as long as the overload lasts; bounded with backpressure, the
-  producer is slowed to the service rate and the wait stays bounded; bounded with load
-  shedding, the excess is refused.
+* :func:`lag_grid` — how much lag builds up for each (partitions, consumers) pair: a sweep of
+  the consumer-group scenario without a crash. Only ``min(partitions, consumers)`` members can
+  work at once, so adding consumers beyond the partition count buys nothing.
+* the ``backpressure`` scenario (:data:`SCENARIO`) — a work queue fed faster than it can serve
+  (ρ > 1): unbounded, the queue and the wait grow for as long as the overload lasts; bounded
+  with backpressure (``block``), the producer is slowed to the service rate and the wait stays
+  bounded; bounded with load shedding (``drop``), the excess is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from labsim.broker.queue import WorkQueue
 from labsim.dists import Exponential
-from labsim.errors import check_choice, check_int, check_positive
+from labsim.faults import FaultPlan
+from labsim.params import Params, param, same_as
 from labsim.scenarios import groups
-from labsim.sweep import sweep
+from labsim.scenarios.base import Scenario
+from labsim.scenarios.queueing import QueueingParams
 from labsim.world import World
 
-__all__ = ["BACKPRESSURE_POLICIES", "backpressure", "lag_figures", "lag_grid"]
+__all__ = [
+    "ARRIVAL_COLUMNS",
+    "BACKPRESSURE_POLICIES",
+    "SCENARIO",
+    "BackpressureParams",
+    "BackpressureScenario",
+    "backpressure",
+    "figures",
+    "lag_grid",
+    "run",
+]
 
 BACKPRESSURE_POLICIES = ("unbounded", "block", "drop")
-
-
-def lag_figures(params: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Run the consumer-group scenario without a crash; return max lag and mean latency."""
-    result = groups.run(dict(params, crash_at=None), seed)
-    consumed = result.frames["consumed"]
-    latency = consumed["time"] - consumed["produced_at"]
-    return {
-        "max_lag": result.summary["max_lag"],
-        "latency_mean_s": float(latency.mean()) if len(latency) else float("nan"),
-    }
+#: Columns of the ``arrivals`` table: one row per message the producer hands over.
+#: ``behind`` is how far a blocked producer was behind its own demand schedule (0 otherwise).
+ARRIVAL_COLUMNS = ("time", "msg_id", "outcome", "behind")
+#: Most messages one run may ask for (``arrival_rate`` x ``duration``).
+MAX_ARRIVALS = 10_000_000
 
 
 def lag_grid(
@@ -49,7 +56,12 @@ def lag_grid(
     duration: float = 5.0,
     executor: Any = None,
 ) -> pd.DataFrame:
-    """Sweep partitions x consumers; one row per run with ``max_lag`` and ``latency_mean_s``."""
+    """Sweep partitions x consumers of the consumer-group scenario, without a crash.
+
+    Returns:
+        One row per run (see :meth:`~labsim.scenarios.base.Scenario.sweep`) with the
+        parameters, the seed and the scenario's summary: ``max_lag``, ``latency_mean_s``...
+    """
     grid = {
         "partitions": list(partitions),
         "consumers": list(consumers),
@@ -57,90 +69,111 @@ def lag_grid(
         "processing_ms": [processing_ms],
         "duration": [duration],
         "drain": [2.0],
+        "crash_at": [None],
     }
-    return sweep(lag_figures, grid, list(seeds), executor, description="partitions x consumers")
+    return groups.SCENARIO.sweep(grid, list(seeds), executor)
 
 
-def _feed(
-    world: World,
-    queue: WorkQueue,
-    rate: float,
-    duration: float,
-    policy: str,
-    refused: list[float],
-    behind: list[float],
-) -> Generator[Any, Any, None]:
+@dataclass(frozen=True)
+class BackpressureParams(Params):
+    """Parameters of the backpressure scenario (see :func:`labsim.params.describe`)."""
+
+    context = "backpressure scenario"
+
+    policy: str = param(
+        "block",
+        "a full queue: has no bound (unbounded), makes the producer wait (block), refuses (drop)",
+        choices=BACKPRESSURE_POLICIES,
+    )
+    arrival_rate: float = same_as(QueueingParams, "arrival_rate", 12.0, step=0.5, soft_max=20)
+    service_rate: float = same_as(QueueingParams, "service_rate", 1.0)
+    consumers: int = same_as(QueueingParams, "consumers", 10)
+    capacity: int = param(20, "messages a bounded queue holds", ge=1, le=10_000_000, soft_max=200)
+    duration: float = param(
+        300.0, "seconds of arrivals (the length of the run)", gt=0, le=1e6, unit="s"
+    )
+
+    def check(self) -> None:
+        if self.arrival_rate * self.duration > MAX_ARRIVALS:
+            raise self.error(
+                "arrival_rate",
+                f"at most {MAX_ARRIVALS:,} arrivals in all "
+                f"(arrival_rate x duration={self.duration:g})",
+            )
+
+
+def _feed(world: World, queue: WorkQueue, p: BackpressureParams) -> Generator[Any, Any, None]:
     rng = world.rng("arrivals")
     env = world.env
+    arrived = world.table("arrivals", ARRIVAL_COLUMNS, level="summary").add
     n = 0
-    next_arrival = rng.expovariate(rate)
+    next_arrival = rng.expovariate(p.arrival_rate)
     while True:
         if next_arrival > env.now:
             yield env.timeout(next_arrival - env.now)
-        if env.now >= duration:
+        if env.now >= p.duration:
             return
         n += 1
-        if policy == "unbounded":
+        if p.policy == "unbounded":
             queue.publish(n)
-        elif policy == "block":
+            arrived(env.now, n, "accepted", 0.0)
+        elif p.policy == "block":
             yield queue.put(n)  # waits while the queue is full: the producer slows down
-            behind.append(env.now - next_arrival)
-        elif not queue.offer(n):
-            refused.append(env.now)
+            arrived(env.now, n, "accepted", env.now - next_arrival)
+        else:
+            arrived(env.now, n, "accepted" if queue.offer(n) else "refused", 0.0)
         # Arrivals are a schedule of demand; a blocked producer falls behind it.
-        next_arrival += rng.expovariate(rate)
+        next_arrival += rng.expovariate(p.arrival_rate)
 
 
-def backpressure(
-    policy: str = "block",
-    arrival_rate: float = 12.0,
-    service_rate: float = 1.0,
-    consumers: int = 10,
-    capacity: int = 20,
-    duration: float = 300.0,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Overload a work queue and watch what each policy does.
+class BackpressureScenario(Scenario):
+    """An overloaded work queue under one of three policies.
 
-    Returns:
-        ``{"summary": {...}, "length": queue length sampled every second,
-        "processed": per-message rows}``. Summary: ``accepted``, ``refused``,
-        ``wait_mean_s``, ``wait_p99_s``, ``max_length``, ``throughput`` and
-        ``producer_behind_max_s`` (how far a blocked producer fell behind its demand).
+    Summary figures: ``accepted`` (messages the queue took), ``refused``, ``wait_mean_s`` and
+    ``wait_p99_s`` (in the queue), ``max_length`` (messages waiting, sampled every second),
+    ``throughput`` (messages processed per second) and ``producer_behind_max_s`` (how far a
+    blocked producer fell behind its demand).
     """
-    check_choice("policy", policy, BACKPRESSURE_POLICIES, "backpressure")
-    check_positive("arrival_rate", arrival_rate, "backpressure")
-    check_positive("service_rate", service_rate, "backpressure")
-    check_int("consumers", consumers, 1, "backpressure")
-    check_int("capacity", capacity, 1, "backpressure")
-    check_positive("duration", duration, "backpressure")
-    world = World(seed)
-    queue = WorkQueue(world, capacity=None if policy == "unbounded" else capacity)
-    for i in range(consumers):
-        queue.add_consumer(f"consumer-{i}", Exponential(service_rate))
-    refused: list[float] = []
-    behind: list[float] = []  # how far a blocked producer lags its own demand schedule
-    world.process(_feed(world, queue, arrival_rate, duration, policy, refused, behind))
-    length = world.table("queue.length", ("time", "waiting"), level="summary").add
 
-    def sample() -> Generator[Any, Any, None]:
-        while world.env.now < duration:
-            length(world.env.now, len(queue))
-            yield world.env.timeout(1.0)
+    name = "backpressure"
+    description = "an overloaded work queue: unbounded, backpressure or load shedding (lesson 10)"
+    lesson = "10_scaling_and_backpressure"
+    Params = BackpressureParams
+    positional = ("policy",)
+    summary_tables = ("queue.processed", "queue.length", "queue.state", "arrivals")
 
-    world.process(sample())
-    world.run(until=duration)
-    processed = world.frame("queue.processed")
-    wait = processed["started"] - processed["published"]
-    lengths = world.frame("queue.length")
-    summary = {
-        "policy": policy,
-        "accepted": queue.published,
-        "refused": len(refused),
-        "wait_mean_s": float(wait.mean()),
-        "wait_p99_s": float(wait.quantile(0.99)),
-        "max_length": int(lengths["waiting"].max()),
-        "throughput": len(processed) / duration,
-        "producer_behind_max_s": max(behind, default=0.0),
-    }
-    return {"summary": summary, "length": lengths, "processed": processed}
+    def build(self, p: BackpressureParams, world: World, plan: FaultPlan) -> WorkQueue:
+        queue = WorkQueue(world, capacity=None if p.policy == "unbounded" else p.capacity)
+        for i in range(p.consumers):
+            queue.add_consumer(f"consumer-{i}", Exponential(p.service_rate))
+        world.process(_feed(world, queue, p))
+        queue.sample_length(1.0, lambda: world.env.now < p.duration)
+        return queue
+
+    def until(self, p: BackpressureParams) -> float:
+        return p.duration
+
+    def finish(self, p: BackpressureParams, system: WorkQueue, world: World) -> None:
+        system.record_state()
+
+    def summarize(
+        self, p: BackpressureParams, frames: Mapping[str, pd.DataFrame]
+    ) -> dict[str, Any]:
+        processed, arrivals = frames["queue.processed"], frames["arrivals"]
+        wait = processed["started"] - processed["published"]
+        return {
+            "accepted": int(frames["queue.state"]["published"].iloc[-1]),
+            "refused": int((arrivals["outcome"] == "refused").sum()),
+            "wait_mean_s": float(wait.mean()),
+            "wait_p99_s": float(wait.quantile(0.99)),
+            "max_length": int(frames["queue.length"]["waiting"].max()),
+            "throughput": len(processed) / p.duration,
+            "producer_behind_max_s": float(arrivals["behind"].max()) if len(arrivals) else 0.0,
+        }
+
+
+SCENARIO = BackpressureScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures
+#: The lesson's name for a run: ``backpressure("drop", seed=3, capacity=50)``.
+backpressure = run

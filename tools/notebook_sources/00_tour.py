@@ -24,6 +24,11 @@ SWEEP_LOSSES = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]  # loss probabilities for the swee
 SWEEP_SEEDS = 3  # seeds per loss probability
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("00_tour", globals())  # a bad value stops here, naming the knob and its range
+
+# %%
 import matplotlib.pyplot as plt
 
 from labsim import Fault, FaultPlan, World, chaos, plots
@@ -69,7 +74,7 @@ params = network.NetworkParams(
     partition_start=PARTITION[0],
     partition_end=PARTITION[1],
 )
-print(params.fault_plan())
+print(network.SCENARIO.fault_plan(params, SEED))
 
 # %%
 world = World(SEED)
@@ -191,6 +196,8 @@ print(by_loss.round(4).to_string(index=False))
 # NBVAL_IGNORE_OUTPUT
 from ipywidgets import FloatSlider, interact
 
+from labsim.params import slider
+
 
 def show(loss=0.0, partition_length=3.0):
     start = PARTITION[0]
@@ -202,7 +209,8 @@ def show(loss=0.0, partition_length=3.0):
     plt.show()
 
 
-_ = interact(show, loss=FloatSlider(value=0.0, min=0.0, max=0.9, step=0.05),
+# The loss slider's range is the scenario's declared range for `loss`.
+_ = interact(show, loss=slider(network.NetworkParams, "loss", value=0.0),
              partition_length=FloatSlider(value=3.0, min=0.0, max=6.0, step=0.5))
 
 # %% [markdown]

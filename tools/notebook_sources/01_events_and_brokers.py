@@ -20,6 +20,11 @@ HOT_SHARE = 0.5  # share of all traffic carried by one hot key
 PARTITIONS = 6  # partitions in the hot-key experiment
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("01_events_and_brokers", globals())
+
+# %%
 import matplotlib.pyplot as plt
 import networkx as nx
 
@@ -73,7 +78,7 @@ plt.show()
 
 # %%
 who = brokers.queue_vs_pubsub(messages=MESSAGES, consumers=CONSUMERS, partitions=CONSUMERS, seed=SEED)
-table = who.pivot(index="consumer", columns="setup", values="received")
+table = brokers.received(who)
 ax = table.plot.bar(rot=0, figsize=(7, 3.4))
 ax.axhline(MESSAGES, color="gray", ls="--", lw=1, label="all records")
 ax.set(title="Who receives what", xlabel="consumer", ylabel="records received")
@@ -94,14 +99,12 @@ print(table.to_string())
 # violations will there be? And across keys?
 
 # %%
-consumed = brokers.key_order(partitions=3, keys=KEYS, seed=SEED)
-per_key_violations = sum(
-    (g["seq"].diff().dropna() < 0).sum() for _, g in consumed.groupby("key")
-)
-global_violations = int((consumed["seq"].diff().dropna() < 0).sum())
-print(f"records processed: {len(consumed)}")
-print(f"per-key order violations:  {per_key_violations}")
-print(f"cross-key order violations: {global_violations} (a later record processed before an earlier one)")
+ordered = brokers.key_order(partitions=3, keys=KEYS, seed=SEED)
+consumed = brokers.processing_order(ordered.frames["consumed"])
+print(f"records processed: {ordered.summary['processed']}")
+print(f"per-key order violations:  {ordered.summary['per_key_order_violations']}")
+print(f"cross-key order violations: {ordered.summary['cross_key_order_violations']} "
+      "(a later record processed before an earlier one)")
 print(consumed.groupby("key")["partition"].unique().apply(list).to_string())
 
 # %%
@@ -121,19 +124,18 @@ plt.show()
 
 # %%
 hot = brokers.hot_key(hot_share=HOT_SHARE, partitions=PARTITIONS, seed=SEED)
-per_partition = hot["per_partition"]
+per_partition = brokers.per_partition(hot)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 colors = ["tab:red" if h else "tab:blue" for h in per_partition["holds hot key"]]
 axes[0].bar(per_partition["partition"], per_partition["records"], color=colors)
 axes[0].set(title="Records per partition (red: hot key)", xlabel="partition", ylabel="records")
-lag = hot["lag"].pivot_table(index="time", columns="partition", values="lag")
+lag = hot.frames["lag"].pivot_table(index="time", columns="partition", values="lag")
 lag.plot(ax=axes[1], legend=False)
 axes[1].set(title="Lag per partition", xlabel="time (s)", ylabel="records behind")
 plt.show()
 print(per_partition.to_string(index=False))
-hot_partition = int(per_partition.loc[per_partition["holds hot key"], "partition"].iloc[0])
-others = lag.drop(columns=hot_partition)
-print(f"max lag: hot partition {int(lag[hot_partition].max())}, others {int(others.max().max())}")
+print(f"max lag: hot partition {hot.summary['hot_partition_max_lag']}, "
+      f"others {hot.summary['other_max_lag']}")
 
 # %% [markdown]
 # The hot partition's lag climbs for as long as the burst lasts while the other partitions stay near zero. It
@@ -215,11 +217,14 @@ print(check_partition_function(solution))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from ipywidgets import FloatSlider, interact
+from ipywidgets import interact
+
+from labsim.params import slider
+from labsim.scenarios.brokers import BrokersParams
 
 
 def show_hot_key(hot_share=HOT_SHARE):
-    counts = brokers.hot_key(hot_share=hot_share, partitions=PARTITIONS, seed=SEED)["per_partition"]
+    counts = brokers.per_partition(brokers.hot_key(hot_share=hot_share, partitions=PARTITIONS, seed=SEED))
     colors = ["tab:red" if h else "tab:blue" for h in counts["holds hot key"]]
     _, ax = plt.subplots(figsize=(6, 3))
     ax.bar(counts["partition"], counts["records"], color=colors)
@@ -227,7 +232,7 @@ def show_hot_key(hot_share=HOT_SHARE):
     plt.show()
 
 
-_ = interact(show_hot_key, hot_share=FloatSlider(value=HOT_SHARE, min=0.0, max=0.9, step=0.1))
+_ = interact(show_hot_key, hot_share=slider(BrokersParams, "hot_share", value=HOT_SHARE))
 
 # %% [markdown]
 # ## Exercise 2: queue or pub/sub?

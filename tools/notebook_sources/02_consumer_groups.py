@@ -19,6 +19,11 @@ SESSION_TIMEOUT = 3.0  # silence after which the coordinator drops a member (sec
 COMMIT_SEEDS = 4  # seeds per commit policy in the comparison table
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("02_consumer_groups", globals())
+
+# %%
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -194,7 +199,10 @@ print(check_idle_consumers(solution))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from ipywidgets import Dropdown, FloatSlider, interact
+from ipywidgets import interact
+
+from labsim.params import slider
+from labsim.scenarios.groups import GroupParams
 
 
 def show_crash(session_timeout=SESSION_TIMEOUT, strategy="sticky"):
@@ -209,8 +217,8 @@ def show_crash(session_timeout=SESSION_TIMEOUT, strategy="sticky"):
     plt.show()
 
 
-_ = interact(show_crash, session_timeout=FloatSlider(value=SESSION_TIMEOUT, min=0.5, max=10, step=0.5),
-             strategy=Dropdown(options=list(ASSIGNORS), value="sticky"))
+_ = interact(show_crash, session_timeout=slider(GroupParams, "session_timeout", value=SESSION_TIMEOUT),
+             strategy=slider(GroupParams, "strategy", value="sticky"))
 
 # %% [markdown]
 # ## Exercise 2: how many partitions moved?

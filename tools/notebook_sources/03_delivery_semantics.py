@@ -16,13 +16,18 @@ SEEDS = 3  # seeds for the comparison table
 RETENTION = 10.0  # seconds the inbox remembers a processed message id
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("03_delivery_semantics", globals())  # a bad value stops here, naming the knob and its range
+
+# %%
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from labsim import plots
 from labsim.exercises import check_backoff, check_quiz
 from labsim.metrics import rate_over_time
-from labsim.scenarios import delivery, retries
+from labsim.scenarios import delivery, late_duplicate, poison_loop, retry_storm
 
 plots.use_style()
 
@@ -69,17 +74,18 @@ print(table.round(3).to_string())
 # exponential backoff (0.1 s, 0.2 s, 0.4 s, ...). **Predict:** what does the downstream see when it comes back?
 
 # %%
-storms = {jitter: retries.retry_storm(jitter, seed=SEED) for jitter in ("none", "full")}
+storms = {jitter: retry_storm.run(jitter, SEED) for jitter in ("none", "full")}
 fig, ax = plt.subplots()
 for jitter, storm in storms.items():
-    per_bin = rate_over_time(storm["attempts"]["time"], bin_width=0.05, end=8.0)
+    per_bin = rate_over_time(storm.frames["attempts"]["time"], bin_width=0.05, end=8.0)
     ax.step(per_bin["time"], per_bin["rate"], where="post", label=f"jitter: {jitter}")
 ax.axvspan(1.0, 3.0, color="tab:red", alpha=0.12, lw=0, label="downstream down")
 ax.set(title="Calls per second reaching the downstream service", xlabel="time (s)",
        ylabel="calls per second", xlim=(0, 8))
 ax.legend()
 plt.show()
-print(pd.DataFrame([s["summary"] for s in storms.values()]).round(2).to_string(index=False))
+print(pd.DataFrame([{"jitter": jitter, **storm.summary} for jitter, storm in storms.items()])
+      .round(2).to_string(index=False))
 
 # %% [markdown]
 # Without jitter, every worker that failed at the same moment retries at the same moment: the calls arrive in
@@ -94,11 +100,13 @@ print(pd.DataFrame([s["summary"] for s in storms.values()]).round(2).to_string(i
 # processed in 2 s?
 
 # %%
-loops = {limit: retries.poison_loop(limit, seed=SEED) for limit in (None, 3)}
-print(pd.DataFrame([r["summary"] for r in loops.values()]).to_string(index=False))
+loops = {limit: poison_loop.run(seed=SEED, delivery_limit=limit) for limit in (None, 3)}
+print(pd.DataFrame([{"delivery_limit": "none" if limit is None else limit, **result.summary}
+                    for limit, result in loops.items()]).to_string(index=False))
 fig, ax = plt.subplots()
 for limit, result in loops.items():
-    acked = result["amqp"][(result["amqp"]["event"] == "acked")]
+    amqp = result.frames["amqp"]
+    acked = amqp[(amqp["queue"] == "orders") & (amqp["event"] == "acked")]
     ax.step(acked["time"], range(1, len(acked) + 1), where="post",
             label=f"delivery limit {limit}")
 ax.set(title="Orders processed behind a poison message", xlabel="time (s)", ylabel="orders acknowledged",
@@ -118,7 +126,9 @@ plt.show()
 # later than that — say, a producer that resends after a long partition — is charged again.
 
 # %%
-window = retries.late_duplicate(RETENTION, delays=[1.0, 5.0, 9.0, 11.0, 30.0, 60.0], seed=SEED)
+window = pd.DataFrame([
+    {"delay": delay, **late_duplicate.run(seed=SEED, retention=RETENTION, delay=delay).summary}
+    for delay in (1.0, 5.0, 9.0, 11.0, 30.0, 60.0)])
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.bar(window["delay"].astype(str), window["effects"], color=["tab:green" if e == 1 else "tab:red"
                                                                for e in window["effects"]])
@@ -160,7 +170,9 @@ print(check_backoff(solution))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from ipywidgets import Dropdown, FloatSlider, interact
+from ipywidgets import interact
+
+from labsim.params import slider
 
 
 def show_semantics(semantics="at-least-once", crash_after_effect=0.01, loss=0.1):
@@ -171,9 +183,10 @@ def show_semantics(semantics="at-least-once", crash_after_effect=0.01, loss=0.1)
     plt.show()
 
 
-_ = interact(show_semantics, semantics=Dropdown(options=list(delivery.SEMANTICS)),
-             crash_after_effect=FloatSlider(value=0.01, min=0, max=0.1, step=0.01),
-             loss=FloatSlider(value=0.1, min=0, max=0.5, step=0.05))
+# The sliders' ranges are the scenario's declared ranges.
+_ = interact(show_semantics, semantics=slider(delivery.DeliveryParams, "semantics"),
+             crash_after_effect=slider(delivery.DeliveryParams, "crash_after_effect", value=0.01),
+             loss=slider(delivery.DeliveryParams, "loss", value=0.1))
 
 # %% [markdown]
 # ## Exercise 2: which semantics saves you?

@@ -19,6 +19,11 @@ LOSS = 0.1  # loss probability in the loss experiment
 DUPLICATE = 0.1  # duplication probability in the duplication experiment
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("04_network_faults", globals())  # a bad value stops here, naming the knob and its range
+
+# %%
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -157,7 +162,9 @@ print(check_reordered_count(solution))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from ipywidgets import Checkbox, FloatSlider, interact
+from ipywidgets import interact
+
+from labsim.params import slider
 
 
 def show_checks(loss=0.0, duplicate=0.0, reorder=False):
@@ -166,8 +173,10 @@ def show_checks(loss=0.0, duplicate=0.0, reorder=False):
     print(check_order(run.frames["net.deliveries"]))
 
 
-_ = interact(show_checks, loss=FloatSlider(value=0.0, min=0, max=0.5, step=0.05),
-             duplicate=FloatSlider(value=0.0, min=0, max=0.5, step=0.05), reorder=Checkbox(value=False))
+# The sliders' ranges are the network scenario's declared ranges.
+_ = interact(show_checks, loss=slider(network.NetworkParams, "loss", value=0.0),
+             duplicate=slider(network.NetworkParams, "duplicate", value=0.0),
+             reorder=slider(network.NetworkParams, "reorder", value=False))
 
 # %% [markdown]
 # ## Exercise 2: which checker?

@@ -16,6 +16,11 @@ HISTORY = 1234  # events in the aggregate used for the snapshot experiment
 SNAPSHOT_INTERVALS = [10, 50, 100, 250, 500]  # snapshot every N events
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("05_event_sourcing", globals())  # a bad value stops here, naming the knob and its range
+
+# %%
 import sqlite3
 import tempfile
 from pathlib import Path

@@ -17,6 +17,11 @@ LOAD_RATES = [10.0, 30.0, 50.0, 70.0, 85.0, 95.0]  # steady rates for the lag-ve
 CRASH_AT = 12.0  # when the projector crashes in section 5 (s)
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("06_cqrs_lag", globals())  # a bad value stops here, naming the knob and its range
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -132,7 +137,8 @@ for every, run in runs.items():
     lag = run.frames["projected"]
     lag = lag[lag["projection"] == "order_summaries"]
     ax.plot(lag["appended_at"], lag["lag"], lw=0.8, label=f"checkpoint every {every}")
-ax.axvspan(CRASH_AT, CRASH_AT + 2, color="tab:gray", alpha=0.2, lw=0, label="projector down")
+down = runs[1].frames["faults"]  # the crash is a fault of the run's plan: start and end rows
+ax.axvspan(down["time"].min(), down["time"].max(), color="tab:gray", alpha=0.2, lw=0, label="projector down")
 ax.set(title="Lag through a projector crash", xlabel="appended at (s)", ylabel="lag (s)")
 ax.legend()
 plt.show()
@@ -174,7 +180,9 @@ print(check_fresh_probability(solution))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from ipywidgets import FloatSlider, interact
+from ipywidgets import interact
+
+from labsim.params import slider
 
 
 def show_lag(rate=RATE, processing_ms=PROCESSING_MS):
@@ -187,8 +195,8 @@ def show_lag(rate=RATE, processing_ms=PROCESSING_MS):
     plt.show()
 
 
-_ = interact(show_lag, rate=FloatSlider(value=RATE, min=5, max=100, step=5),
-             processing_ms=FloatSlider(value=PROCESSING_MS, min=1, max=20, step=1))
+_ = interact(show_lag, rate=slider(cqrs.CQRSParams, "rate", value=RATE),
+             processing_ms=slider(cqrs.CQRSParams, "processing_ms", value=PROCESSING_MS))
 
 # %% [markdown]
 # ## Exercise 2: events in flight

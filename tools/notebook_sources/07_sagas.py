@@ -16,6 +16,11 @@ SAGAS = 100  # orders per run
 CRASH_RATE = 0.05  # probability a service crashes while handling a message (fault phase)
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("07_sagas", globals())  # a bad value stops here, naming the knob and its range
+
+# %%
 import matplotlib.pyplot as plt
 import networkx as nx
 import pandas as pd
@@ -23,7 +28,7 @@ import pandas as pd
 from labsim import causal_graph, plots
 from labsim.exercises import check_compensation_plan, check_quiz
 from labsim.sagas import ORDER_SAGA
-from labsim.scenarios import sagas
+from labsim.scenarios import saga_isolation, sagas
 
 plots.use_style()
 
@@ -45,7 +50,7 @@ print(pd.DataFrame([{"step": s.name, "service": s.service, "action": s.action,
 
 # %%
 calm = sagas.run("orchestration", SEED, SAGAS, 0.0)
-outcomes = calm.frames["outcomes"]
+outcomes = sagas.outcomes(calm.frames)
 ok = outcomes[outcomes["outcome"] == "committed"]["saga"].iloc[0]
 undone = outcomes[(outcomes["outcome"] == "compensated") & outcomes["charged"].eq(False)
                   & outcomes["order_status"].eq("cancelled")]["saga"].iloc[0]
@@ -86,7 +91,7 @@ print(pd.DataFrame(rows).to_string(index=False))
 # %%
 crashy = sagas.run("orchestration", SEED, SAGAS, CRASH_RATE)
 retried = crashy.frames["saga_steps"].query("duplicate")["saga"]
-example = retried.iloc[0] if len(retried) else crashy.frames["outcomes"]["saga"].iloc[0]
+example = retried.iloc[0] if len(retried) else crashy.frames["saga_starts"]["saga"].iloc[0]
 print(f"saga {example}:")
 print(crashy.frames["sagas"].query("saga == @example")[["time", "event", "step"]].round(3)
       .to_string(index=False))
@@ -143,7 +148,8 @@ print(" → ".join(graph.nodes[n].get("event_type", "?") for n in nx.topological
 # units). **Predict** what goes wrong with no countermeasure.
 
 # %%
-iso = pd.DataFrame([sagas.isolation(c, SEED)["summary"] for c in sagas.COUNTERMEASURES])
+iso = pd.DataFrame([{"countermeasure": c, **saga_isolation.run(c, SEED).summary}
+                    for c in saga_isolation.COUNTERMEASURES])
 print(iso.round(3).to_string(index=False))
 
 # %% [markdown]
@@ -183,7 +189,9 @@ print(check_compensation_plan(solution))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from ipywidgets import Checkbox, Dropdown, FloatSlider, interact
+from ipywidgets import interact
+
+from labsim.params import slider
 
 
 def show_sagas(style="orchestration", crash_rate=CRASH_RATE, recovery=True):
@@ -195,8 +203,10 @@ def show_sagas(style="orchestration", crash_rate=CRASH_RATE, recovery=True):
     plt.show()
 
 
-_ = interact(show_sagas, style=Dropdown(options=list(sagas.STYLES)),
-             crash_rate=FloatSlider(value=CRASH_RATE, min=0, max=0.5, step=0.05), recovery=Checkbox(value=True))
+# The sliders' ranges are the saga scenario's declared ranges.
+_ = interact(show_sagas, style=slider(sagas.SagaParams, "style"),
+             crash_rate=slider(sagas.SagaParams, "crash_rate", value=CRASH_RATE),
+             recovery=slider(sagas.SagaParams, "recovery"))
 
 # %% [markdown]
 # ## Exercise 2: step kinds

@@ -16,6 +16,11 @@ CRASH_RATE = 0.05  # probability the order service crashes at each step boundary
 LOSS = 0.1  # loss on the service–broker link during the fault phase
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("08_outbox_cdc", globals())  # a bad value stops here, naming the knob and its range
+
+# %%
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -127,7 +132,9 @@ print(check_zombies_and_ghosts(solution))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from ipywidgets import Dropdown, FloatSlider, interact
+from ipywidgets import interact
+
+from labsim.params import slider
 
 
 def show_design(design="dual-write", crash_rate=CRASH_RATE):
@@ -139,8 +146,9 @@ def show_design(design="dual-write", crash_rate=CRASH_RATE):
     plt.show()
 
 
-_ = interact(show_design, design=Dropdown(options=list(DESIGNS)),
-             crash_rate=FloatSlider(value=CRASH_RATE, min=0, max=0.3, step=0.01))
+# The sliders' ranges are the outbox scenario's declared ranges.
+_ = interact(show_design, design=slider(outbox.OutboxParams, "design", value="dual-write"),
+             crash_rate=slider(outbox.OutboxParams, "crash_rate", value=CRASH_RATE))
 
 # %% [markdown]
 # ## Exercise 2: name the anomaly

@@ -8,8 +8,8 @@
 # 3. show that **CRDTs** converge after a partition without losing updates, and what that costs in metadata;
 # 4. tune anti-entropy **gossip** (interval, fan-out) for time to converge.
 #
-# Setting: a shopping cart replicated on three replicas. Clients add items at any replica (a read-modify-write);
-# replicas exchange state by gossip.
+# Setting: a shopping cart replicated on `REPLICAS` replicas (three by default). Clients add items at any replica
+# (a read-modify-write); replicas exchange state by gossip.
 
 # %% tags=["parameters"]
 SEED = 5  # seed of every run
@@ -18,6 +18,11 @@ WRITES = 60  # items added per run
 SKEWS = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]  # how far r1's clock runs behind (seconds)
 SEEDS = 3  # seeds per point in sweeps
 PARTITION = (3.0, 12.0)  # r1 cut off from the others (seconds)
+
+# %%
+from labsim.lessons import check_parameters
+
+check_parameters("09_conflict_resolution", globals())  # a bad value stops here, naming the knob and its range
 
 # %%
 import matplotlib.pyplot as plt
@@ -40,7 +45,8 @@ plots.use_style()
 # replica has seen. **Predict:** how do lost writes grow with skew under each?
 
 # %%
-grid = {"policy": ["lww-physical", "lww-hlc"], "skew": SKEWS, "write_gap": [1.0], "writes": [40]}
+grid = {"policy": ["lww-physical", "lww-hlc"], "skew": SKEWS, "write_gap": [1.0], "writes": [40],
+        "replicas": [REPLICAS]}
 skew_runs = sweep(conflicts.figures, grid, seeds=range(SEEDS))
 lost = skew_runs.groupby(["policy", "skew"])["lost_updates"].mean().unstack("policy")
 fig, ax = plt.subplots()
@@ -65,8 +71,14 @@ print(lost.round(2).to_string())
 # *blind* (without reading first), siblings pile up.
 
 # %%
-blind = conflicts.siblings_over_time(blind=True, seed=SEED)
-resolving = conflicts.siblings_over_time(blind=False, seed=SEED)
+def siblings(blind):
+    """Divergence samples of a version-vector cart: 50 writes, 0.2 s apart on average."""
+    run = conflicts.run(seed=SEED, policy="version-vectors", blind=blind, writes=50, write_gap=0.2,
+                        quiet=3.0, replicas=REPLICAS)
+    return run.frames["divergence"]
+
+
+blind, resolving = siblings(blind=True), siblings(blind=False)
 fig, ax = plt.subplots()
 ax.step(blind["time"], blind["max_siblings"], where="post", label="blind writes")
 ax.step(resolving["time"], resolving["max_siblings"], where="post", label="read, merge, write")
@@ -85,7 +97,8 @@ print(f"most siblings — blind: {blind['max_siblings'].max()}, read-merge-write
 # %%
 rows = []
 for resolver in ("union", "pick-one"):
-    s = conflicts.run(seed=SEED, policy="version-vectors", resolver=resolver, writes=WRITES).summary
+    s = conflicts.run(seed=SEED, policy="version-vectors", resolver=resolver, writes=WRITES,
+                      replicas=REPLICAS).summary
     rows.append({"merge": resolver, "lost_updates": s["lost_updates"], "final_items": s["final_items"]})
 print(pd.DataFrame(rows).to_string(index=False))
 
@@ -105,11 +118,11 @@ print(f"stock after selling 2 + 3 of {stock}: LWW register says {lww_r1.merge(lw
 # stop but the partition lasts, and how long after the heal until they agree?
 
 # %%
-crdt = conflicts.run(seed=SEED, policy="crdt", writes=WRITES, write_gap=0.15,
+crdt = conflicts.run(seed=SEED, policy="crdt", writes=WRITES, write_gap=0.15, replicas=REPLICAS,
                      partition_start=PARTITION[0], partition_end=PARTITION[1])
 ax = plots.timeseries(crdt.frames["divergence"], "time", "distinct_states", faults=crdt.frames["faults"],
                       title="Distinct replica states (OR-set cart)", ylabel="distinct states")
-ax.set_yticks([1, 2, 3])
+ax.set_yticks(range(1, REPLICAS + 1))
 plt.show()
 s = crdt.summary
 print(f"lost updates: {s['lost_updates']}, converged: {s['converged']}, "
@@ -117,8 +130,8 @@ print(f"lost updates: {s['lost_updates']}, converged: {s['converged']}, "
 
 # %% [markdown]
 # While writes arrive, replicas differ briefly even without a partition (gossip takes a round to spread them).
-# Once the writes stop, r2 and r3 agree but r1 is stuck on its own state — two distinct states — until the
-# partition heals; then a gossip round or two make all three equal, and no item is lost. The
+# Once the writes stop, the other replicas agree but r1 is stuck on its own state — two distinct states — until the
+# partition heals; then a gossip round or two make all replicas equal, and no item is lost. The
 # OR-set also handles removals: an add concurrent with a remove wins, and, unlike a 2P-set, a removed item can be
 # added again.
 
@@ -169,7 +182,8 @@ print(by_length.round(2).to_string())
 rows = []
 for policy, resolver in [("lww-physical", "union"), ("lww-hlc", "union"), ("version-vectors", "union"),
                          ("version-vectors", "pick-one"), ("crdt", "union")]:
-    s = conflicts.run(seed=SEED, policy=policy, resolver=resolver, writes=WRITES, skew=1.0).summary
+    s = conflicts.run(seed=SEED, policy=policy, resolver=resolver, writes=WRITES, skew=1.0,
+                      replicas=REPLICAS).summary
     name = policy if policy != "version-vectors" else f"version-vectors ({resolver})"
     rows.append({"policy": name, "lost_updates": s["lost_updates"], "max_siblings": s["max_siblings"],
                  "metadata_size": s["metadata_size"], "converged": s["converged"]})
@@ -208,17 +222,19 @@ print(check_gcounter_merge(solution))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from ipywidgets import Dropdown, FloatSlider, interact
+from ipywidgets import interact
+
+from labsim.params import slider
 
 
 def show_policy(policy="lww-physical", skew=1.0):
-    s = conflicts.run(seed=SEED, policy=policy, skew=skew, writes=WRITES).summary
+    s = conflicts.run(seed=SEED, policy=policy, skew=skew, writes=WRITES, replicas=REPLICAS).summary
     print(f"{policy}, skew {skew:g} s: {s['lost_updates']} of {WRITES} additions lost, "
           f"{s['max_siblings']} siblings at most, metadata {s['metadata_size']}")
 
 
-_ = interact(show_policy, policy=Dropdown(options=["lww-physical", "lww-hlc", "version-vectors", "crdt"]),
-             skew=FloatSlider(value=1.0, min=0, max=5, step=0.25))
+_ = interact(show_policy, policy=slider(conflicts.ConflictParams, "policy"),
+             skew=slider(conflicts.ConflictParams, "skew", value=1.0))
 
 # %% [markdown]
 # ## Exercise 2: who wins under last-write-wins?

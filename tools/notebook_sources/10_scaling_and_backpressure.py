@@ -19,6 +19,11 @@ OVERLOAD = 12.0  # arrival rate in the backpressure experiment (10 consumers at 
 CAPACITY = 20  # queue bound for backpressure and load shedding
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("10_scaling_and_backpressure", globals())
+
+# %%
 import warnings
 
 import matplotlib.pyplot as plt
@@ -133,13 +138,14 @@ runs = {policy: scaling.backpressure(policy, arrival_rate=OVERLOAD, capacity=CAP
         for policy in scaling.BACKPRESSURE_POLICIES}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
 for policy, result in runs.items():
-    axes[0].plot(result["length"]["time"], result["length"]["waiting"], label=policy)
-    wait = result["processed"]["started"] - result["processed"]["published"]
+    length, processed = result.frames["queue.length"], result.frames["queue.processed"]
+    axes[0].plot(length["time"], length["waiting"], label=policy)
+    wait = processed["started"] - processed["published"]
     plots.latency_cdf(wait, axes[1], unit="s", label=policy, title="Wait in the queue (CDF)")
 axes[0].set(title="Messages waiting in the queue", xlabel="time (s)", ylabel="messages")
 axes[0].legend()
 plt.show()
-summary = pd.DataFrame([r["summary"] for r in runs.values()]).set_index("policy")
+summary = pd.DataFrame([r.summary for r in runs.values()], index=pd.Index(list(runs), name="policy"))
 print(summary.round(2).to_string())
 
 # %% [markdown]
@@ -176,7 +182,8 @@ print(check_consumers_needed(solution))
 # %% [markdown]
 # ## Try it: a slider
 #
-# Move the arrival rate and compare the simulated wait with Erlang C.
+# Move the arrival rate and compare the simulated wait with Erlang C. The slider stops just below
+# `POOL` × `SERVICE_RATE`, where the queue would grow without bound.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -188,7 +195,9 @@ def show_point(arrival_rate=3.0):
     print(f"ρ = {r.utilisation:.2f}: simulated wait {r.wait_mean:.3f} s, Erlang C {r.erlang_c_wait:.3f} s")
 
 
-_ = interact(show_point, arrival_rate=FloatSlider(value=3.0, min=0.5, max=3.9, step=0.1))
+stable = POOL * SERVICE_RATE  # λ at which ρ = 1
+_ = interact(show_point, arrival_rate=FloatSlider(value=min(3.0, 0.75 * stable), min=stable / 20,
+                                                  max=0.975 * stable, step=stable / 40))
 
 # %% [markdown]
 # ## Exercise 2: utilisation

@@ -38,6 +38,11 @@ CHECKPOINT_EVERY = 50  # projection checkpoint interval (events)
 ROBUSTNESS_SEEDS = [1, 2, 3]  # seeds for the final check
 
 # %%
+from labsim.lessons import check_parameters
+
+check_parameters("11_capstone", globals())  # a bad value stops here, naming the knob and its range
+
+# %%
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -85,11 +90,9 @@ plt.show()
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-from ipywidgets import Checkbox, Dropdown, FloatSlider, IntSlider, interact_manual
+from ipywidgets import interact_manual
 
-from labsim.broker import ASSIGNORS
-from labsim.outbox import DESIGNS
-from labsim.scenarios import cqrs, delivery, sagas
+from labsim.params import slider
 
 
 def try_design(partitions=PARTITIONS, consumers=CONSUMERS, strategy=STRATEGY, commit=COMMIT,
@@ -102,17 +105,8 @@ def try_design(partitions=PARTITIONS, consumers=CONSUMERS, strategy=STRATEGY, co
     print(capstone.scorecard(run))
 
 
-_ = interact_manual(
-    try_design,
-    partitions=IntSlider(value=PARTITIONS, min=1, max=16), consumers=IntSlider(value=CONSUMERS, min=1, max=16),
-    strategy=Dropdown(options=list(ASSIGNORS), value=STRATEGY),
-    commit=Dropdown(options=["after", "before", "auto"], value=COMMIT),
-    session_timeout=FloatSlider(value=SESSION_TIMEOUT, min=0.5, max=15, step=0.5),
-    semantics=Dropdown(options=list(delivery.SEMANTICS), value=SEMANTICS),
-    publishing=Dropdown(options=list(DESIGNS), value=PUBLISHING),
-    saga_style=Dropdown(options=list(sagas.STYLES), value=SAGA_STYLE), saga_log=Checkbox(value=SAGA_LOG),
-    read_strategy=Dropdown(options=list(cqrs.STRATEGIES), value=READ_STRATEGY),
-    checkpoint_every=IntSlider(value=CHECKPOINT_EVERY, min=1, max=100))
+_ = interact_manual(try_design, **{name: slider(capstone.CapstoneDesign, name, value=getattr(design, name))
+                                   for name in capstone.SCENARIO.defaults()})
 
 # %% [markdown]
 # ## 3. Is it robust?
