@@ -1,8 +1,9 @@
 """Messages per second through a work queue: 8 consumers, acks, prefetch 10.
 
-labsim: a RabbitMQ-style :class:`~labsim.broker.amqp.Queue` and 8 :class:`~labsim.consumers.Worker`
-processes (prefetch 10, ack after processing, exponential processing times). Baseline, in the
-same run: a bare SimPy ``Store`` with 8 long-lived consumer processes and the same workload.
+labsim: a RabbitMQ-style :class:`~labsim.amqp.broker.Queue` and 8
+:class:`~labsim.amqp.workers.Worker` processes (prefetch 10, ack after processing, exponential
+processing times). Baseline, in the same run: a bare SimPy ``Store`` with 8 long-lived consumer
+processes and the same workload.
 Prints one JSON line (medians of 3 runs taken in turns); target ratio >= 0.6.
 
 Run: ``.venv/bin/python benchmarks/work_queue.py [messages]`` (not ``queue.py``: a script of
@@ -18,8 +19,8 @@ import simpy
 from _common import emit, rates_interleaved
 
 from labsim import Exponential, Network, World
-from labsim.broker.amqp import Message, Queue
-from labsim.consumers import Worker
+from labsim.amqp.broker import Message, Queue
+from labsim.amqp.workers import Worker
 
 MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
 CONSUMERS, PREFETCH = 8, 10

@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from labsim.broker.rpc import Endpoint, Request, Response
 from labsim.errors import check_choice, check_int, check_positive
 from labsim.faults import RandomCrashes
 from labsim.network import Network, Node
+from labsim.transport import Endpoint, Request, Response
 from labsim.world import World
 
 __all__ = ["DESIGNS", "EventBroker", "OrderService"]

@@ -3,7 +3,7 @@
 import pytest
 
 from labsim import ConfigError, Network, World
-from labsim.broker.amqp import Message, MessageBroker, Queue, topic_matches
+from labsim.amqp.broker import Message, MessageBroker, Queue, topic_matches
 
 
 def events(world, queue="q"):

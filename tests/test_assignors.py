@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labsim import ConfigError
-from labsim.broker import ASSIGNORS, assign
+from labsim.kafka import ASSIGNORS, assign
 
 
 def tp(topic, *ps):

@@ -3,8 +3,8 @@
 import pytest
 
 from labsim import ConfigError, Constant, Exponential, Network, World, ms
-from labsim.broker import Broker, Consumer, ConsumerConfig, Producer
 from labsim.checks import check_log
+from labsim.kafka import Broker, Consumer, ConsumerConfig, Producer
 from labsim.scenarios import groups
 
 

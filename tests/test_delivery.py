@@ -6,13 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labsim import ConfigError, World
+from labsim.amqp.workers import FailureModel, Inbox, RetryPolicy
 from labsim.checks import (
     check_accounting,
     check_duplicate_effects,
     check_lost_messages,
     check_order,
 )
-from labsim.consumers import FailureModel, Inbox, RetryPolicy
 from labsim.scenarios import delivery, late_duplicate, poison_loop, retry_storm
 
 
@@ -161,7 +161,7 @@ def test_order_checker_reports_reordering_not_duplicates():
 
 def test_delayed_retry_queue_brings_a_failed_message_back_after_its_ttl():
     from labsim import Network, World
-    from labsim.broker.amqp import Message, MessageBroker
+    from labsim.amqp.broker import Message, MessageBroker
 
     world = World(1)
     network = Network(world, ["w", "x"])
@@ -176,7 +176,7 @@ def test_delayed_retry_queue_brings_a_failed_message_back_after_its_ttl():
     def flaky(msg):
         attempts.append(world.now)
 
-    from labsim.consumers import FailureModel, Worker
+    from labsim.amqp.workers import FailureModel, Worker
 
     Worker(
         world,
@@ -197,8 +197,8 @@ def test_delayed_retry_queue_brings_a_failed_message_back_after_its_ttl():
 
 def test_processing_timeout_counts_as_a_failure():
     from labsim import Network, World
-    from labsim.broker.amqp import Message, MessageBroker
-    from labsim.consumers import FailureModel, RetryPolicy, Worker
+    from labsim.amqp.broker import Message, MessageBroker
+    from labsim.amqp.workers import FailureModel, RetryPolicy, Worker
 
     world = World(2)
     network = Network(world, ["w", "x"])

@@ -3,7 +3,6 @@ import itertools
 import pytest
 
 from labsim import ConfigError
-from labsim.broker import murmur2
 from labsim.exercises import (
     check_consumers_needed,
     check_delivered_fraction,
@@ -11,6 +10,7 @@ from labsim.exercises import (
     check_partition_function,
 )
 from labsim.exercises.tour import expected_delivered_fraction
+from labsim.kafka import murmur2
 from labsim.scenarios import network
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from labsim import ConfigError, World
-from labsim.broker import Partitioner, kafka_partition, murmur2
+from labsim.kafka import Partitioner, kafka_partition, murmur2
 
 # Values computed by Kafka's own Utils.murmur2 (its unit tests and other client ports).
 KAFKA_MURMUR2 = {

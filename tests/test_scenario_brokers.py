@@ -5,7 +5,7 @@ import math
 import pytest
 
 from labsim import ConfigError
-from labsim.broker import kafka_partition
+from labsim.kafka import kafka_partition
 from labsim.scenarios import brokers
 
 

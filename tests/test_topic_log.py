@@ -1,7 +1,7 @@
 import pytest
 
 from labsim import ConfigError
-from labsim.broker import Topic, TopicConfig
+from labsim.kafka import Topic, TopicConfig
 
 
 def test_offsets_are_sequential_and_reads_start_anywhere():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from labsim.broker.partitioner import kafka_partition, murmur2
 from labsim.exercises.base import ExerciseResult, diagnose
+from labsim.kafka.partitioner import kafka_partition, murmur2
 
 __all__ = ["check_consumers_needed", "check_idle_consumers", "check_partition_function"]
 

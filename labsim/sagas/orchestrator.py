@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from labsim.broker.rpc import Endpoint
 from labsim.events import Event
 from labsim.eventsourcing.store import InMemoryEventStore
 from labsim.faults import RandomCrashes
 from labsim.network import Network, Node
 from labsim.sagas.definition import SAGA_MESSAGE_COLUMNS, SagaDefinition, Step
+from labsim.transport import Endpoint
 from labsim.world import World
 
 __all__ = ["ORDER_SAGA", "Orchestrator"]

@@ -26,11 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from labsim.broker.rpc import Endpoint, Request, Response
 from labsim.events import Event
 from labsim.faults import RandomCrashes
 from labsim.network import Network, Node
 from labsim.sagas.definition import SAGA_MESSAGE_COLUMNS
+from labsim.transport import Endpoint, Request, Response
 from labsim.world import World
 
 __all__ = ["Inventory", "Orders", "Payments", "Service", "Shipping"]

@@ -22,10 +22,10 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.broker import Broker, Consumer, ConsumerConfig, Producer, kafka_partition
 from labsim.dists import Exponential
 from labsim.errors import ConfigError, check_int
 from labsim.faults import FaultPlan
+from labsim.kafka import Broker, Consumer, ConsumerConfig, Producer, kafka_partition
 from labsim.network import Network
 from labsim.params import Params, param
 from labsim.result import Result

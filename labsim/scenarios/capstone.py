@@ -22,9 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.broker.assignors import ASSIGNORS
-from labsim.broker.consumer import COMMIT_POLICIES
 from labsim.faults import FaultPlan
+from labsim.kafka.assignors import ASSIGNORS
+from labsim.kafka.consumer import COMMIT_POLICIES
 from labsim.outbox import DESIGNS
 from labsim.params import Params, param, same_as
 from labsim.result import Result

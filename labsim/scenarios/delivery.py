@@ -27,16 +27,16 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.broker.amqp import Message, MessageBroker, Queue
-from labsim.broker.rpc import Endpoint, Request, Response
+from labsim.amqp.broker import Message, MessageBroker, Queue
+from labsim.amqp.workers import FailureModel, Inbox, RetryPolicy, start_workers
 from labsim.checks import check_accounting, check_duplicate_effects, check_lost_messages
-from labsim.consumers import FailureModel, Inbox, RetryPolicy, start_workers
 from labsim.dists import Exponential
 from labsim.faults import Fault, FaultPlan, chaos
 from labsim.metrics import percentiles
 from labsim.network import Network
 from labsim.params import Params, param
 from labsim.scenarios.base import Scenario
+from labsim.transport import Endpoint, Request, Response
 from labsim.world import World, ms
 
 __all__ = [

@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.broker import Broker, Consumer, Producer
-from labsim.broker.assignors import ASSIGNORS
-from labsim.broker.consumer import COMMIT_POLICIES
 from labsim.checks import check_log
 from labsim.dists import Exponential
 from labsim.faults import Fault, FaultPlan
+from labsim.kafka import Broker, Consumer, Producer
+from labsim.kafka.assignors import ASSIGNORS
+from labsim.kafka.consumer import COMMIT_POLICIES
 from labsim.network import Network
 from labsim.params import Params, param
 from labsim.scenarios.base import Scenario

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.broker.amqp import Message, MessageBroker
-from labsim.consumers import FailureModel, start_workers
+from labsim.amqp.broker import Message, MessageBroker
+from labsim.amqp.workers import FailureModel, start_workers
 from labsim.faults import FaultPlan
 from labsim.network import Network
 from labsim.params import Params, param

@@ -1,7 +1,7 @@
 """Queueing theory baselines: an M/M/c workload through the lab's work queue, and Erlang C.
 
 ``mmc(arrival_rate, service_rate, consumers, messages, seed)`` publishes ``messages`` with
-Poisson arrivals to one partitionless :class:`~labsim.broker.queue.WorkQueue` served by
+Poisson arrivals to one partitionless :class:`~labsim.workqueue.WorkQueue` served by
 ``consumers`` competing consumers with exponential processing times. Its ``wait_mean`` (time
 from publish to start of processing, after a warm-up of the first 10 % of messages) should
 match :func:`erlang_c_wait`; its frames satisfy Little's law. It is the ``queueing`` scenario
@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labsim.broker.queue import WorkQueue
 from labsim.dists import Exponential
 from labsim.errors import ConfigError, ConfigWarning, check_int, check_positive
 from labsim.faults import FaultPlan
 from labsim.params import Params, param
 from labsim.result import Result
 from labsim.scenarios.base import Scenario
+from labsim.workqueue import WorkQueue
 from labsim.world import World
 
 __all__ = [

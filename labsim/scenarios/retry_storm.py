@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.broker.amqp import Message, MessageBroker, Queue
-from labsim.consumers import JITTER, FailureModel, RetryPolicy, start_workers
+from labsim.amqp.broker import Message, MessageBroker, Queue
+from labsim.amqp.workers import JITTER, FailureModel, RetryPolicy, start_workers
 from labsim.faults import FaultPlan
 from labsim.network import Network
 from labsim.params import Params, param

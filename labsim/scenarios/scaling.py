@@ -17,13 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.broker.queue import WorkQueue
 from labsim.dists import Exponential
 from labsim.faults import FaultPlan
 from labsim.params import Params, param, same_as
 from labsim.scenarios import groups
 from labsim.scenarios.base import Scenario
 from labsim.scenarios.queueing import QueueingParams
+from labsim.workqueue import WorkQueue
 from labsim.world import World
 
 __all__ = [

@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import networkx as nx
 
 from labsim import Event, World, causal_graph, plots
-from labsim.broker import kafka_partition
+from labsim.kafka import kafka_partition
 from labsim.exercises import check_partition_function, check_pubsub_counts
 from labsim.scenarios import brokers
 
@@ -164,7 +164,7 @@ print("customer-42:", kafka_partition("customer-42", 6), "→", kafka_partition(
 # change: compaction leaves gaps.
 
 # %%
-from labsim.broker import Topic, TopicConfig
+from labsim.kafka import Topic, TopicConfig
 
 prices = Topic("prices", TopicConfig(partitions=1, compacted=True, delete_retention=5.0))
 log = prices.partitions[0]
@@ -181,12 +181,12 @@ print("end offset stays", log.end_offset)
 # %% [markdown]
 # ## Exercise: implement Kafka's keyed partitioner
 #
-# Using only `labsim.broker.murmur2` (which returns Java's signed 32-bit hash), write `partition_for(key, n)`
+# Using only `labsim.kafka.murmur2` (which returns Java's signed 32-bit hash), write `partition_for(key, n)`
 # returning the partition the Java client picks for a string key. The checker compares with Kafka on many keys
 # and explains a mismatch.
 
 # %%
-from labsim.broker import murmur2
+from labsim.kafka import murmur2
 
 
 def partition_for(key, n):

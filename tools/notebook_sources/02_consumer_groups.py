@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from labsim import plots
-from labsim.broker import ASSIGNORS, assign
+from labsim.kafka import ASSIGNORS, assign
 from labsim.exercises import check_idle_consumers, check_moved_partitions
 from labsim.scenarios import groups
 

@@ -1,6 +1,6 @@
 """The broker: topics on a network node, produce/fetch, committed offsets, group coordination.
 
-Clients reach the broker only through the network (:mod:`labsim.broker.rpc`), so latency,
+Clients reach the broker only through the network (:mod:`labsim.transport`), so latency,
 loss, partitions and crashes between them behave as they do in a real deployment. The broker
 itself is a single node that does not crash in these lessons (a crash of the broker node drops
 requests until it restarts; its logs survive, as they are on disk).
@@ -15,11 +15,11 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from labsim.broker.assignors import ASSIGNORS, TopicPartition, assign
-from labsim.broker.log import Topic, TopicConfig
-from labsim.broker.rpc import Request, Response
 from labsim.errors import ConfigError, check_choice, check_non_negative, check_positive
+from labsim.kafka.assignors import ASSIGNORS, TopicPartition, assign
+from labsim.kafka.log import Topic, TopicConfig
 from labsim.network import Network
+from labsim.transport import Request, Response
 from labsim.world import World
 
 __all__ = ["Broker", "Group"]
@@ -131,7 +131,7 @@ class Broker:
 
     # -- topics -----------------------------------------------------------------------------
     def create_topic(self, name: str, partitions: int = 1, **config: Any) -> Topic:
-        """Create a topic (see :class:`~labsim.broker.log.TopicConfig` for the options)."""
+        """Create a topic (see :class:`~labsim.kafka.log.TopicConfig` for the options)."""
         if name in self.topics:
             raise ConfigError("topic", name, "a name not already in use", self.name)
         try:

@@ -20,11 +20,11 @@ from typing import Any
 
 import simpy
 
-from labsim.broker.broker import Broker
-from labsim.broker.partitioner import Partitioner
-from labsim.broker.rpc import Endpoint
 from labsim.errors import check_int, check_non_negative, check_positive
+from labsim.kafka.broker import Broker
+from labsim.kafka.partitioner import Partitioner
 from labsim.network import Network
+from labsim.transport import Endpoint
 from labsim.world import World
 
 __all__ = ["Producer", "ProducerConfig", "SendResult"]
@@ -75,7 +75,7 @@ class SendResult:
 
 
 class Producer:
-    """Produces records to a :class:`~labsim.broker.broker.Broker` over the network.
+    """Produces records to a :class:`~labsim.kafka.broker.Broker` over the network.
 
     Args:
         world: The world.
@@ -84,7 +84,7 @@ class Producer:
         broker: The broker (its node name is the destination; its topics the metadata).
         name: Producer id (defaults to the node name).
         config: A :class:`ProducerConfig`; keyword arguments override single settings.
-        partitioner: A custom :class:`~labsim.broker.partitioner.Partitioner`.
+        partitioner: A custom :class:`~labsim.kafka.partitioner.Partitioner`.
     """
 
     def __init__(

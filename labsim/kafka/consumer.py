@@ -29,12 +29,12 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from labsim.broker.assignors import ASSIGNORS, TopicPartition
-from labsim.broker.broker import Broker
-from labsim.broker.rpc import Endpoint
 from labsim.dists import Constant, Distribution, as_distribution
 from labsim.errors import ConfigError, check_choice, check_int, check_positive
+from labsim.kafka.assignors import ASSIGNORS, TopicPartition
+from labsim.kafka.broker import Broker
 from labsim.network import Network, Node
+from labsim.transport import Endpoint
 from labsim.world import World
 
 __all__ = ["COMMIT_POLICIES", "Consumer", "ConsumerConfig"]

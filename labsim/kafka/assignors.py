@@ -5,7 +5,7 @@ exactly (members sorted by id; no rack awareness). ``sticky`` keeps each partiti
 previous owner when that keeps the assignment balanced, and moves as few partitions as it can
 otherwise. ``cooperative-sticky`` computes the same target; the difference is the protocol —
 the consumer group revokes only the partitions that move, in two rounds, instead of stopping
-every member (see :mod:`labsim.broker.consumer`).
+every member (see :mod:`labsim.kafka.consumer`).
 """
 
 from __future__ import annotations

@@ -252,7 +252,7 @@ class Queue:
         """Enqueue ``msg``; returns ``False`` if refused (full queue with reject-publish)."""
         now = self.world.env.now
         if not isinstance(msg, Message):
-            raise ConfigError("msg", msg, "a labsim.broker.amqp.Message", self.name)
+            raise ConfigError("msg", msg, "a labsim.amqp.broker.Message", self.name)
         if self.max_length is not None and len(self) >= self.max_length:
             if self.overflow == "reject-publish":
                 self._record(msg, "refused", detail="max_length")

@@ -1,21 +1,21 @@
-"""A Kafka-style log broker: partitions and keys, topics, producers, consumer groups.
+"""The Kafka-style model: partitions and keys, topic logs, a broker, producers, consumer groups.
 
 Contract functions: :func:`kafka_partition` (the Java client's keyed partitioner) and
 :func:`assign` (consumer-group assignors).
 """
 
-from labsim.broker.assignors import ASSIGNORS, assign
-from labsim.broker.broker import Broker
-from labsim.broker.consumer import COMMIT_POLICIES, Consumer, ConsumerConfig
-from labsim.broker.log import PartitionLog, Record, Topic, TopicConfig
-from labsim.broker.partitioner import (
+from labsim.kafka.assignors import ASSIGNORS, assign
+from labsim.kafka.broker import Broker
+from labsim.kafka.consumer import COMMIT_POLICIES, Consumer, ConsumerConfig
+from labsim.kafka.log import PartitionLog, Record, Topic, TopicConfig
+from labsim.kafka.partitioner import (
     Partitioner,
     RoundRobinPartitioner,
     StickyPartitioner,
     kafka_partition,
     murmur2,
 )
-from labsim.broker.producer import Producer, ProducerConfig, SendResult
+from labsim.kafka.producer import Producer, ProducerConfig, SendResult
 
 __all__ = [
     "ASSIGNORS",

@@ -26,7 +26,7 @@ from collections.abc import Callable, Container, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from labsim.broker.amqp import Channel, Message, Queue
+from labsim.amqp.broker import Channel, Message, Queue
 from labsim.dists import Distribution, as_distribution
 from labsim.errors import (
     ConfigError,
