@@ -11,11 +11,12 @@ PYTEST_ARGS ?=
 # JupyterLab refuses to run as root unless told to (CI and many containers run as root).
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test test-browser html wheelhouse lint format bench constraints install clean help readme
+.PHONY: lab test test-browser html wheelhouse lint format sync bench constraints install clean help readme
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (LAB_ARGS='--no-browser --port 8888 --ip 127.0.0.1')"
 	@echo "make test   lint + all tests + notebooks under strict nbval"
+	@echo "make sync   update each notebooks/NN.ipynb from its paired source notebooks/NN.py"
 	@echo "make bench  run the benchmarks (prints JSON lines)"
 	@echo "make html   export the notebooks to build/html/ (handouts with an index)"
 	@echo "make test-browser  run the tour in JupyterLab in headless Chromium (needs /usr/bin/chromium)"
@@ -35,13 +36,22 @@ install: $(STAMP)
 lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
 
+# `ruff check .` covers the lesson sources notebooks/*.py too; they are not reformatted (their
+# hand-wrapped calls read better in a lesson than ruff format's one argument per line).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check labsim tests benchmarks tools
+	$(BIN)/python tools/sync_notebooks.py --check
 
 format: $(STAMP)
 	$(BIN)/ruff format labsim tests benchmarks tools
 	$(BIN)/ruff check --fix .
+
+# Lessons are jupytext pairs: edit notebooks/NN_name.py (or the notebook in JupyterLab, which
+# saves both), then sync; the stored outputs stay those of the last run until re-executed with
+# `$(BIN)/python tools/execute_notebooks.py notebooks/NN_name.py` (which syncs first).
+sync: $(STAMP)
+	$(BIN)/python tools/sync_notebooks.py
 
 # LABSIM_PROGRESS=0 keeps progress bars out of notebook outputs (they go to stderr and vary).
 test: lint

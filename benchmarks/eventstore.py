@@ -21,7 +21,7 @@ from _common import emit
 
 from labsim import Event
 from labsim.eventsourcing import ANY, InMemoryEventStore, SqliteEventStore
-from labsim.eventsourcing.store import _SCHEMA
+from labsim.eventsourcing.sqlite import _SCHEMA
 
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 

@@ -1,6 +1,6 @@
 """Messages per second through a work queue: 8 consumers, acks, prefetch 10.
 
-labsim: a RabbitMQ-style :class:`~labsim.amqp.broker.Queue` and 8
+labsim: a RabbitMQ-style :class:`~labsim.amqp.queues.Queue` and 8
 :class:`~labsim.amqp.workers.Worker` processes (prefetch 10, ack after processing, exponential
 processing times). Baseline, in the same run: a bare SimPy ``Store`` with 8 long-lived consumer
 processes and the same workload.
@@ -19,8 +19,7 @@ import simpy
 from _common import emit, rates_interleaved
 
 from labsim import Exponential, Network, World
-from labsim.amqp.broker import Message, Queue
-from labsim.amqp.workers import Worker
+from labsim.amqp import Message, Queue, Worker
 
 MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
 CONSUMERS, PREFETCH = 8, 10
@@ -36,9 +35,8 @@ def run_labsim() -> int:
     for name in names:
         node = network.node(name)
         Worker(
-            world,
-            lambda n=name, nd=node: queue.subscribe(n, PREFETCH, nd),
             node,
+            lambda n=name, nd=node: queue.subscribe(n, PREFETCH, nd),
             processing=Exponential(SERVICE_RATE),
         )
 

@@ -1,15 +1,23 @@
-"""Small figures computed from recorded frames: rates over time, percentiles."""
+"""Small figures computed from recorded frames: rates over time, percentiles, fault intervals.
+
+Everything here reads DataFrames only, so plots and checkers can use it without importing a
+model.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from labsim.errors import check_positive
 
-__all__ = ["percentiles", "rate_over_time"]
+__all__ = ["POINT_FAULT_KINDS", "fault_intervals", "percentiles", "rate_over_time"]
+
+#: Fault kinds that happen at an instant rather than over an interval.
+POINT_FAULT_KINDS = ("heal", "restart")
 
 
 def rate_over_time(
@@ -36,3 +44,60 @@ def percentiles(values: Iterable[float], qs: Sequence[float] = (50, 90, 99)) -> 
     if data.size == 0:
         return {f"p{q:g}": float("nan") for q in qs}
     return {f"p{q:g}": float(np.percentile(data, q)) for q in qs}
+
+
+def fault_intervals(
+    faults: pd.DataFrame, end: float, point_kinds: Iterable[str] = POINT_FAULT_KINDS
+) -> pd.DataFrame:
+    """Turn the recorded ``faults`` table into intervals for shading plots.
+
+    Each ``end`` row closes an open ``start`` of the same kind and target: the latest one with
+    the same value, else the latest one. Stacked faults of one kind on one target thus come
+    out nested (a loss of 0.5 over [1, 5) with a loss of 0.9 over [2, 3) gives exactly those
+    two intervals); for faults that differ in nothing but their times, the count of
+    intervals covering any instant is right whichever start an end closes.
+
+    Args:
+        faults: The ``faults`` frame (time, kind, action, target, value).
+        end: Time used as the end of faults still active when the run stopped.
+
+        point_kinds: Kinds that happen at an instant (``heal``, ``restart``): left out, since
+            what they end has rows of its own. ``labsim.faults.KINDS`` marks the same kinds as
+            not lasting (a test keeps the two in step).
+
+    Returns:
+        A frame with ``kind``, ``target``, ``start``, ``end``.
+    """
+    open_faults: dict[tuple[str, str], list[tuple[float, Any]]] = {}
+    rows = []
+    points = set(point_kinds)
+    for row in faults.itertuples(index=False):
+        if row.kind in points:
+            continue
+        key = (row.kind, row.target)
+        if row.action == "start":
+            open_faults.setdefault(key, []).append((row.time, row.value))
+            continue
+        starts = open_faults.get(key)
+        if not starts:
+            continue
+        match = next(
+            (i for i in range(len(starts) - 1, -1, -1) if _same(starts[i][1], row.value)),
+            len(starts) - 1,
+        )
+        rows.append(
+            {"kind": row.kind, "target": row.target, "start": starts.pop(match)[0], "end": row.time}
+        )
+    for (kind_name, target), starts in open_faults.items():
+        rows.extend(
+            {"kind": kind_name, "target": target, "start": s, "end": end} for s, _ in starts
+        )
+    frame = pd.DataFrame(rows, columns=["kind", "target", "start", "end"])
+    return frame.sort_values(["start", "kind"], ignore_index=True)
+
+
+def _same(a: Any, b: Any) -> bool:
+    # A value column holding None for some kinds reads back as NaN: both mean "no value".
+    if pd.isna(a) or pd.isna(b):
+        return bool(pd.isna(a) and pd.isna(b))
+    return bool(a == b)

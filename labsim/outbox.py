@@ -8,11 +8,14 @@ the broker, about each one. Three designs:
   lost), the service undoes the order — but the event may have arrived: a **ghost** (published,
   never committed). Retrying the publish does not help: after a crash nobody remembers which
   orders still need publishing.
-* ``outbox`` — the order and an outbox row are written in **one local transaction**; a relay
-  publishes unsent outbox rows at least once and marks them sent once confirmed. Consumers
-  dedupe by event id.
+* ``outbox`` — the order and an outbox row are written in **one local transaction**; a
+  :class:`Relay` publishes unsent outbox rows at least once and marks them sent once
+  confirmed. Consumers dedupe by event id.
 * ``cdc`` — change data capture: the relay tails the database's commit log from a checkpoint and
   publishes each committed order, at least once; no outbox table.
+
+The broker is the lab's RabbitMQ-style :class:`~labsim.amqp.MessageBroker` served on its own
+node (:func:`event_broker`); the service publishes with publisher confirms.
 
 Recorded tables: ``orders_committed`` (order, time), ``published`` (order, event_id, time
 received by the broker: every event, duplicates included) and ``relay`` (order, committed_at,
@@ -22,53 +25,109 @@ still in the database to ``order_db`` (order, committed_at).
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import Any, Generic, TypeVar
 
+from labsim.amqp import BrokerServer, Confirm, MessageBroker, Nack, Publisher
 from labsim.errors import check_choice, check_int, check_positive
 from labsim.faults import RandomCrashes
-from labsim.network import Network, Node
-from labsim.transport import Endpoint, Request, Response
-from labsim.world import World
+from labsim.network import Node
 
-__all__ = ["DESIGNS", "EventBroker", "OrderService"]
+__all__ = ["DESIGNS", "EVENTS_QUEUE", "OrderService", "Relay", "event_broker"]
 
 DESIGNS = ("dual-write", "outbox", "cdc")
+#: The broker's queue of order events (published through the default exchange).
+EVENTS_QUEUE = "order-events"
+
+Item = TypeVar("Item")
 
 
-class EventBroker:
-    """A minimal broker node: stores every published event and confirms it."""
+class Relay(Generic[Item]):
+    """Sends what a service stored to be sent, at least once: the relay of an outbox.
 
-    def __init__(self, world: World, network: Network, node: str = "broker"):
-        self.world = world
-        self.network = network
-        self.node: Node = network.node(node)
-        self.events: list[tuple[str, str, float]] = []  # (event_id, order, time)
-        self._published = world.table("published", ("order", "event_id", "time")).add
-        self.node.process(self._serve())
-        self.node.on_restart(lambda n: n.process(self._serve()))
+    In a loop on its node — started with it and again after every restart — the relay asks
+    ``pending()`` for the items still to send, oldest first, sends each with ``send(item)``
+    and, once the receiver acknowledged it, calls ``mark_sent(item)``. A crash between the
+    acknowledgement and the mark sends the item again after the restart: at least once, so
+    receivers dedupe.
 
-    def _serve(self) -> Generator[Any, Any, None]:
-        inbox = self.node.inbox
+    Args:
+        node: The node the relay runs on.
+        pending: ``() -> items`` still to send, in the order to send them.
+        send: ``item -> generator`` returning ``True`` once the receiver acknowledged it.
+        mark_sent: Called with each acknowledged item (in the same transaction as the
+            service's store, so a mark survives crashes).
+        interval: Seconds to wait before looking again when nothing is pending.
+        stop_at_failure: End a pass at the first item not acknowledged, so items leave in
+            order and the rest waits for the next poll (``False``: go on with the next one).
+        pause_after_pass: Wait ``interval`` after each pass too, as a polling publisher
+            does (``False``: look again at once).
+        crash_point: Called after each acknowledgement, before the mark; ``True`` means the
+            node crashed there and the relay stops.
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        *,
+        pending: Callable[[], list[Item]],
+        send: Callable[[Item], Generator[Any, Any, bool]],
+        mark_sent: Callable[[Item], Any],
+        interval: float,
+        stop_at_failure: bool = True,
+        pause_after_pass: bool = True,
+        crash_point: Callable[[], bool] | None = None,
+    ):
+        self.node = node
+        self.pending = pending
+        self.send = send
+        self.mark_sent = mark_sent
+        self.interval = check_positive("interval", interval, f"relay on {node.name}")
+        self.stop_at_failure = stop_at_failure
+        self.pause_after_pass = pause_after_pass
+        self.crash_point = crash_point
+        node.process(self._run())
+        node.on_restart(lambda n: n.process(self._run()))
+
+    def _run(self) -> Generator[Any, Any, None]:
+        env = self.node.network.world.env
         while True:
-            request = yield inbox.get()
-            if isinstance(request, Request) and request.kind == "publish":
-                event_id, order = request.payload
-                self.events.append((event_id, order, self.world.now))
-                self._published(order, event_id, self.world.now)
-                self.network.send(self.node.name, request.src, Response(request.corr, "ok"))
+            batch = self.pending()
+            if batch:
+                for item in batch:
+                    if not (yield from self.send(item)):
+                        if self.stop_at_failure:
+                            break  # try again on the next poll
+                        continue
+                    if self.crash_point is not None and self.crash_point():
+                        return  # sent, not yet marked: it will be sent again
+                    self.mark_sent(item)
+                if not self.pause_after_pass:
+                    continue
+            yield env.timeout(self.interval)
 
-    def orders_seen(self) -> set[str]:
-        """Orders for which at least one event arrived (consumers dedupe by event id)."""
-        return {order for _, order, _ in self.events}
+
+def event_broker(node: Node) -> BrokerServer:
+    """The broker the order service publishes to, served on ``node``.
+
+    One queue, :data:`EVENTS_QUEUE`, takes the order events; every event that reaches the
+    broker, duplicates included, is a row of the ``published`` table.
+    """
+    world = node.network.world
+    broker = MessageBroker(world)
+    broker.declare_queue(EVENTS_QUEUE)
+    published = world.table("published", ("order", "event_id", "time")).add
+    return BrokerServer(
+        node, broker, on_publish=lambda msg: published(msg.body, msg.msg_id, world.now)
+    )
 
 
 class OrderService:
     """The order service, with one of the three publishing designs.
 
     Args:
-        world, network: Where it runs (node ``order``).
-        broker: The broker to publish to.
+        node: The service's node (its network and world follow from it).
+        broker: Name of the broker's node (see :func:`event_broker`).
         design: ``dual-write``, ``outbox`` or ``cdc``.
         crash_rate: Probability of crashing at each step boundary (before ``faults_until``).
         faults_until: No crashes after this time.
@@ -80,9 +139,8 @@ class OrderService:
 
     def __init__(
         self,
-        world: World,
-        network: Network,
-        broker: EventBroker,
+        node: Node,
+        broker: str = "broker",
         *,
         design: str = "outbox",
         crash_rate: float = 0.0,
@@ -91,16 +149,13 @@ class OrderService:
         confirm_timeout: float = 0.1,
         publish_retries: int = 0,
         relay_interval: float = 0.05,
-        node: str = "order",
     ):
-        self.world = world
-        self.network = network
-        self.broker = broker
+        self.world = world = node.network.world
         self.design = check_choice("design", design, DESIGNS, "OrderService")
         self.confirm_timeout = check_positive("confirm_timeout", confirm_timeout, "OrderService")
         self.publish_retries = check_int("publish_retries", publish_retries, 0, "OrderService")
         self.relay_interval = check_positive("relay_interval", relay_interval, "OrderService")
-        self.node: Node = network.node(node)
+        self.node = node
         # The database (durable: survives crashes).
         self.orders: dict[str, float] = {}  # order id -> commit time
         self.outbox: dict[str, bool] = {}  # order id -> sent?
@@ -108,14 +163,20 @@ class OrderService:
         self.cdc_checkpoint = 0
         self._rng = world.rng("order-service")
         self._crashes = RandomCrashes(
-            network, node, crash_rate, faults_until, restart_after, self._rng
+            node.network, node.name, crash_rate, faults_until, restart_after, self._rng
         )
-        self.endpoint = Endpoint.of(network, node)
+        self.publisher = Publisher(node, broker, confirm_timeout=confirm_timeout)
         self._committed = world.table("orders_committed", ("order", "time")).add
         self._relay_rows = world.table("relay", ("order", "committed_at", "published_at")).add
         if design != "dual-write":
-            self.node.process(self._relay())
-            self.node.on_restart(lambda n: n.process(self._relay()))
+            self.relay = Relay(
+                node,
+                pending=self._unsent,
+                send=self._send,
+                mark_sent=self._mark_sent,
+                interval=relay_interval,
+                crash_point=self._crashes.maybe,
+            )
 
     # -- the business operation ---------------------------------------------------------------
     def place(self, order: str) -> Generator[Any, Any, None]:
@@ -126,10 +187,7 @@ class OrderService:
             if self._crashes.maybe():
                 return  # committed, not published: a zombie unless someone republishes
             for _ in range(self.publish_retries + 1):
-                reply = yield from self.endpoint.call(
-                    self.broker.node.name, "publish", (f"evt-{order}", order), self.confirm_timeout
-                )
-                if reply is not None:
+                if (yield from self._send(order)):
                     self._relay_rows(order, now, self.world.now)
                     return
             # "The publish failed": undo the order. The event may have arrived anyway.
@@ -147,30 +205,27 @@ class OrderService:
         self.log.append(order)
         self._committed(order, now)
 
-    def _relay(self) -> Generator[Any, Any, None]:
-        env = self.world.env
-        while True:
-            if self.design == "outbox":
-                pending = [o for o, sent in self.outbox.items() if not sent]
-            else:
-                pending = [o for o in self.log[self.cdc_checkpoint :] if not o.startswith("-")]
-            if not pending:
-                yield env.timeout(self.relay_interval)
-                continue
-            for order in pending:
-                reply = yield from self.endpoint.call(
-                    self.broker.node.name, "publish", (f"evt-{order}", order), self.confirm_timeout
-                )
-                if reply is None:
-                    break  # try again on the next poll
-                if self._crashes.maybe():
-                    return  # published, not yet marked: it will be published again
-                if self.design == "outbox":
-                    self.outbox[order] = True
-                else:
-                    self.cdc_checkpoint = self.log.index(order, self.cdc_checkpoint) + 1
-                self._relay_rows(order, self.orders.get(order, env.now), env.now)
-            yield env.timeout(self.relay_interval)
+    def _send(self, order: str) -> Generator[Any, Any, bool]:
+        # Publish the order's event and wait for the broker's confirm.
+        match (yield from self.publisher.publish(EVENTS_QUEUE, f"evt-{order}", order)):
+            case Confirm():
+                return True
+            case Nack() | None:  # refused, or no answer in time
+                return False
+
+    # -- what the relay reads and marks -------------------------------------------------------
+    def _unsent(self) -> list[str]:
+        if self.design == "outbox":
+            return [o for o, sent in self.outbox.items() if not sent]
+        return [o for o in self.log[self.cdc_checkpoint :] if not o.startswith("-")]
+
+    def _mark_sent(self, order: str) -> None:
+        if self.design == "outbox":
+            self.outbox[order] = True
+        else:
+            self.cdc_checkpoint = self.log.index(order, self.cdc_checkpoint) + 1
+        now = self.world.now
+        self._relay_rows(order, self.orders.get(order, now), now)
 
     def committed(self) -> set[str]:
         """Orders in the database at the end."""

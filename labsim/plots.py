@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from labsim.faults import fault_intervals
-from labsim.metrics import rate_over_time
+from labsim.metrics import fault_intervals, rate_over_time
 
 __all__ = [
     "FAULT_COLORS",

@@ -1,14 +1,19 @@
 """Request/response over the simulated network.
 
-Clients (producers, consumers) talk to the broker with :class:`Request` messages and wait for
-the matching :class:`Response`, or give up after a timeout — so latency, loss and partitions
-on the network show up as slow or failed requests, as they would in a real client.
+A client sends a :class:`Request` carrying one typed message, its ``body`` (a model's own
+frozen dataclass, such as :class:`labsim.kafka.messages.Produce`), and waits for the
+:class:`Response` with the same correlation id, or gives up after a timeout — so latency, loss
+and partitions on the network show up as slow or failed requests, as in a real client. A
+server receives each request, looks at the type of its body (``match``) and answers with
+:meth:`Endpoint.reply`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary, WeakValueDictionary
 
 import simpy
 
@@ -17,39 +22,33 @@ from labsim.network import Network, Node
 __all__ = ["Endpoint", "Request", "Response"]
 
 
+@dataclass(frozen=True, slots=True)
 class Request:
-    """A request from ``src`` with correlation id ``corr``."""
+    """A request from node ``src``, with correlation id ``corr``, carrying the message ``body``."""
 
-    __slots__ = ("corr", "kind", "payload", "src")
-
-    def __init__(self, kind: str, corr: int, src: str, payload: Any):
-        self.kind = kind
-        self.corr = corr
-        self.src = src
-        self.payload = payload
-
-    def __repr__(self) -> str:
-        return f"Request({self.kind!r}, corr={self.corr}, src={self.src!r})"
+    body: Any
+    corr: int
+    src: str
 
 
+@dataclass(frozen=True, slots=True)
 class Response:
-    """The answer to the request with correlation id ``corr``."""
+    """The answer ``body`` to the request with correlation id ``corr``."""
 
-    __slots__ = ("corr", "payload")
+    corr: int
+    body: Any
 
-    def __init__(self, corr: int, payload: Any):
-        self.corr = corr
-        self.payload = payload
 
-    def __repr__(self) -> str:
-        return f"Response(corr={self.corr})"
+# The endpoint of each node, per network. Weak both ways: a finished run's network and its
+# endpoints go away together (each endpoint is kept alive by its node's restart hook).
+_ENDPOINTS: WeakKeyDictionary[Network, WeakValueDictionary[str, Endpoint]] = WeakKeyDictionary()
 
 
 class Endpoint:
-    """The client side of RPC on one node: sends requests, routes responses to their waiters.
+    """The request/response side of one node: calls out, routes responses, serves requests.
 
     One endpoint per node (use :meth:`of`); it owns the node's inbox. After a crash the
-    pending requests are forgotten and, on restart, the endpoint starts listening again.
+    pending calls are forgotten and, on restart, the endpoint starts listening again.
     """
 
     def __init__(self, network: Network, node: str):
@@ -63,11 +62,12 @@ class Endpoint:
 
     @classmethod
     def of(cls, network: Network, node: str) -> Endpoint:
-        """The endpoint of ``node`` (created on first use)."""
-        registry = network.__dict__.setdefault("_endpoints", {})
-        endpoint = registry.get(node)
+        """The endpoint of ``node`` on ``network`` (created on first use)."""
+        endpoints = _ENDPOINTS.setdefault(network, WeakValueDictionary())
+        endpoint = endpoints.get(node)
         if endpoint is None:
-            endpoint = registry[node] = cls(network, node)
+            endpoint = cls(network, node)
+            endpoints[node] = endpoint
         return endpoint
 
     def _restart(self, node: Node) -> None:
@@ -81,7 +81,7 @@ class Endpoint:
             if isinstance(msg, Response):
                 waiter = self._pending.pop(msg.corr, None)
                 if waiter is not None and not waiter.triggered:
-                    waiter.succeed(msg.payload)
+                    waiter.succeed(msg.body)
             elif isinstance(msg, Request) and self._server is not None:
                 self._server(msg)
 
@@ -89,8 +89,12 @@ class Endpoint:
         """Hand every incoming :class:`Request` to ``handler`` (a node both calls and serves)."""
         self._server = handler
 
-    def call(self, dst: str, kind: str, payload: Any, timeout: float) -> Generator[Any, Any, Any]:
-        """Send a request and wait: returns the response payload, or ``None`` on timeout.
+    def reply(self, request: Request, body: Any) -> None:
+        """Answer ``request`` with the message ``body``."""
+        self.network.send(self.node.name, request.src, Response(request.corr, body))
+
+    def call(self, dst: str, body: Any, timeout: float) -> Generator[Any, Any, Any]:
+        """Send ``body`` to node ``dst`` and wait: returns the reply's body, ``None`` on timeout.
 
         Use as ``reply = yield from endpoint.call(...)`` inside a process.
         """
@@ -99,7 +103,7 @@ class Endpoint:
         env = self.network.world.env
         waiter = env.event()
         self._pending[corr] = waiter
-        self.network.send(self.node.name, dst, Request(kind, corr, self.node.name, payload))
+        self.network.send(self.node.name, dst, Request(body, corr, self.node.name))
         timer = env.timeout(timeout)
         result = yield waiter | timer
         if waiter in result:

@@ -13,6 +13,7 @@ request ``{name}.length`` (the number waiting, sampled: :meth:`WorkQueue.sample_
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 import simpy
@@ -21,13 +22,29 @@ from labsim.dists import Distribution, as_distribution
 from labsim.errors import ConfigError, check_int, check_positive
 from labsim.world import World
 
-__all__ = ["LENGTH_COLUMNS", "STATE_COLUMNS", "WorkQueue"]
+__all__ = ["LENGTH_COLUMNS", "STATE_COLUMNS", "Waiting", "WorkQueue"]
 
 #: Columns of ``{name}.length``: one row per sample of the messages waiting.
 LENGTH_COLUMNS = ("time", "waiting")
 #: Columns of ``{name}.state``: counters at the end of a run (published counts every message
 #: handed to ``publish``/``put`` and every accepted ``offer``).
 STATE_COLUMNS = ("time", "published", "completed", "waiting")
+
+
+@dataclass(slots=True)
+class Waiting:
+    """A message in the queue.
+
+    Attributes:
+        msg_id: The message id.
+        published: When the queue accepted it (``None`` while a :meth:`WorkQueue.put` waits
+            for room).
+        payload: The message's payload, handed to the consumer's handler.
+    """
+
+    msg_id: Any
+    published: float | None
+    payload: Any = None
 
 
 class WorkQueue:
@@ -80,7 +97,7 @@ class WorkQueue:
                 self.name,
             )
         self.published += 1
-        self._store.put((msg_id, self.world.env.now, payload))
+        self._store.put(Waiting(msg_id, self.world.env.now, payload))
 
     def put(self, msg_id: Any, payload: Any = None) -> simpy.Event:
         """Put a message; the returned event triggers once there is room (backpressure).
@@ -89,10 +106,14 @@ class WorkQueue:
         called: the time spent blocked is the producer's, not the queue's.
         """
         self.published += 1
-        item = [msg_id, None, payload]
+        item = Waiting(msg_id, None, payload)
         event = self._store.put(item)
-        # Stamp the message when the queue accepts it (the put event fires then).
-        event.callbacks.append(lambda _e: item.__setitem__(1, self.world.env.now))
+
+        def accepted(_event: simpy.Event) -> None:
+            # Stamp the message when the queue accepts it (the put event fires then).
+            item.published = self.world.env.now
+
+        event.callbacks.append(accepted)
         return event
 
     def offer(self, msg_id: Any, payload: Any = None) -> bool:
@@ -100,7 +121,7 @@ class WorkQueue:
         if self.capacity is not None and len(self._store.items) >= self.capacity:
             return False
         self.published += 1
-        self._store.put((msg_id, self.world.env.now, payload))
+        self._store.put(Waiting(msg_id, self.world.env.now, payload))
         return True
 
     def record_state(self) -> None:
@@ -145,10 +166,10 @@ class WorkQueue:
         rng = self.world.rng(f"{self.name}.{name}")
         record = self._processed
         while True:
-            msg_id, published, payload = yield get()
+            msg = yield get()
             started = env.now
             yield timeout(sample(rng))
-            record(msg_id, name, published, started, env.now)
+            record(msg.msg_id, name, msg.published, started, env.now)
             self.completed += 1
             if handler is not None:
-                handler(msg_id, payload)
+                handler(msg.msg_id, msg.payload)

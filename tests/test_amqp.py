@@ -3,7 +3,7 @@
 import pytest
 
 from labsim import ConfigError, Network, World
-from labsim.amqp.broker import Message, MessageBroker, Queue, topic_matches
+from labsim.amqp import Message, MessageBroker, Queue, topic_matches
 
 
 def events(world, queue="q"):
@@ -19,7 +19,7 @@ def test_competing_consumers_share_and_prefetch_bounds_unacked():
         q.publish(Message(i))
     assert len(a.unacked) == 2 and len(b.unacked) == 2
     assert len(q) == 6
-    tag, _ = a.buffer[0]
+    tag = a.buffer[0].tag
     a.ack(tag)
     assert len(a.unacked) == 2 and len(q) == 5  # the freed slot is refilled at once
     with pytest.raises(ConfigError, match="tag"):
@@ -32,10 +32,11 @@ def test_nack_with_requeue_goes_back_to_the_head_and_is_marked_redelivered():
     q.publish(Message("first"))
     q.publish(Message("second"))
     c = q.subscribe("c", prefetch=1)
-    tag, msg = c.buffer.popleft()
+    first = c.buffer.popleft()
+    tag, msg = first.tag, first.message
     assert msg.msg_id == "first" and not msg.redelivered
     c.nack(tag, requeue=True)
-    _, again = c.buffer.popleft()
+    again = c.buffer.popleft().message
     assert again.msg_id == "first" and again.redelivered and again.delivery_count == 2
 
 
@@ -45,7 +46,7 @@ def test_reject_dead_letters_with_the_reason():
     q = Queue(world, "q", dead_letter=dlq)
     q.publish(Message("bad"))
     c = q.subscribe("c")
-    tag, _ = c.buffer.popleft()
+    tag = c.buffer.popleft().tag
     c.reject(tag)
     assert len(dlq) == 1
     assert dlq._peek_head().headers["x-death-reason"] == "rejected"
@@ -58,7 +59,7 @@ def test_delivery_limit_dead_letters_a_message_delivered_too_often():
     q.publish(Message("poison"))
     c = q.subscribe("c")
     for _ in range(3):
-        tag, _ = c.buffer.popleft()
+        tag = c.buffer.popleft().tag
         c.nack(tag, requeue=True)
     assert len(q) == 0 and len(dlq) == 1
     assert dlq._peek_head().headers["x-death-reason"] == "delivery_limit"
@@ -97,7 +98,7 @@ def test_priorities_deliver_higher_first():
     for i, p in enumerate([0, 5, 1, 5]):
         q.publish(Message(i, priority=p))
     c = q.subscribe("c", prefetch=10)
-    assert [m.msg_id for _, m in c.buffer] == [1, 3, 2, 0]
+    assert [d.message.msg_id for d in c.buffer] == [1, 3, 2, 0]
 
 
 def test_a_crashed_consumer_gets_its_unacked_messages_requeued():
@@ -113,7 +114,7 @@ def test_a_crashed_consumer_gets_its_unacked_messages_requeued():
     world.run(until=0.2)
     assert not c1.open and len(q) == 4
     c2 = q.subscribe("c2", prefetch=10, node=net.node("c2"))
-    got = [(m.msg_id, m.redelivered) for _, m in c2.buffer]
+    got = [(d.message.msg_id, d.message.redelivered) for d in c2.buffer]
     assert got == [(0, True), (1, True), (2, True), (3, False)]
 
 
@@ -125,16 +126,16 @@ def test_exchanges_route_fanout_direct_and_topic():
     broker.declare_exchange("events", "fanout")
     broker.bind("events", "billing")
     broker.bind("events", "shipping")
-    assert broker.publish("events", "whatever", Message(1)) == ["billing", "shipping"]
+    assert broker.publish("events", "whatever", Message(1)).queues == ("billing", "shipping")
     broker.declare_exchange("direct", "direct")
     broker.bind("direct", "billing", "order.paid")
-    assert broker.publish("direct", "order.paid", Message(2)) == ["billing"]
-    assert broker.publish("direct", "order.shipped", Message(3)) == []
+    assert broker.publish("direct", "order.paid", Message(2)).queues == ("billing",)
+    assert broker.publish("direct", "order.shipped", Message(3)).queues == ()
     broker.declare_exchange("topics", "topic")
     broker.bind("topics", "eu-orders", "order.*.eu")
     broker.bind("topics", "audit", "#")
-    assert broker.publish("topics", "order.created.eu", Message(4)) == ["eu-orders", "audit"]
-    assert broker.publish("topics", "order.created.us", Message(5)) == ["audit"]
+    assert broker.publish("topics", "order.created.eu", Message(4)).queues == ("eu-orders", "audit")
+    assert broker.publish("topics", "order.created.us", Message(5)).queues == ("audit",)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labsim import ConfigError, World
-from labsim.amqp.workers import FailureModel, Inbox, RetryPolicy
+from labsim.amqp import FailureModel, Inbox, RetryPolicy
 from labsim.checks import (
     check_accounting,
     check_duplicate_effects,
@@ -161,7 +161,7 @@ def test_order_checker_reports_reordering_not_duplicates():
 
 def test_delayed_retry_queue_brings_a_failed_message_back_after_its_ttl():
     from labsim import Network, World
-    from labsim.amqp.broker import Message, MessageBroker
+    from labsim.amqp import Message, MessageBroker
 
     world = World(1)
     network = Network(world, ["w", "x"])
@@ -176,12 +176,11 @@ def test_delayed_retry_queue_brings_a_failed_message_back_after_its_ttl():
     def flaky(msg):
         attempts.append(world.now)
 
-    from labsim.amqp.workers import FailureModel, Worker
+    from labsim.amqp import FailureModel, Worker
 
     Worker(
-        world,
-        lambda: work.subscribe("w", 1, node),
         node,
+        lambda: work.subscribe("w", 1, node),
         processing=0.01,
         failures=FailureModel(outage=(0.0, 1.0)),
         mode="dead-letter",
@@ -197,8 +196,7 @@ def test_delayed_retry_queue_brings_a_failed_message_back_after_its_ttl():
 
 def test_processing_timeout_counts_as_a_failure():
     from labsim import Network, World
-    from labsim.amqp.broker import Message, MessageBroker
-    from labsim.amqp.workers import FailureModel, RetryPolicy, Worker
+    from labsim.amqp import FailureModel, Message, MessageBroker, RetryPolicy, Worker
 
     world = World(2)
     network = Network(world, ["w", "x"])
@@ -207,9 +205,8 @@ def test_processing_timeout_counts_as_a_failure():
     q = broker.declare_queue("q", dead_letter="dlq")
     node = network.node("w")
     Worker(
-        world,
-        lambda: q.subscribe("w", 1, node),
         node,
+        lambda: q.subscribe("w", 1, node),
         processing=0.5,
         failures=FailureModel(timeout=0.1),
         retry=RetryPolicy("fixed", 0.1, jitter="none", max_attempts=3),

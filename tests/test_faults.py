@@ -439,3 +439,10 @@ def test_chaos_plans_are_unchanged():
     assert net.link("b", "c").loss == 0.357
     world.run(until=2.5)
     assert net.link("b", "c").loss == 0.3 and net.link("a", "b").loss == 0
+
+
+def test_point_fault_kinds_of_the_frame_helper_match_the_kind_table():
+    from labsim.faults import KINDS
+    from labsim.metrics import POINT_FAULT_KINDS
+
+    assert set(POINT_FAULT_KINDS) == {name for name, kind in KINDS.items() if not kind.lasting}

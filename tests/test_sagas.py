@@ -156,3 +156,86 @@ def test_without_faults_every_design_publishes_every_order_once():
         s = outbox.run(design, 1, 100, crash_rate=0.0, loss=0.0).summary
         assert s["zombie"] == s["ghost"] == s["duplicates"] == 0
         assert s["committed"] == s["published"] == 100
+
+
+# -- the conversation: every message kind between the orchestrator and a service ------------
+def _inventory(stock=2):
+    from labsim import Network, World
+    from labsim.sagas import Inventory
+    from labsim.transport import Endpoint
+
+    world = World(0)
+    network = Network(world, ["orchestrator", "inventory"], latency=0.01)
+    service = Inventory(network.node("inventory"), stock=stock)
+    return world, network, service, Endpoint.of(network, "orchestrator")
+
+
+def _ask(world, endpoint, bodies):
+    answers = []
+
+    def ask():
+        for body in bodies:
+            answers.append((yield from endpoint.call("inventory", body, 0.5)))
+
+    world.process(ask())
+    world.run(until=5)
+    return answers
+
+
+def test_commands_are_answered_succeeded_or_failed_and_deduped_by_key():
+    from labsim.sagas import Command, Failed, Succeeded
+
+    world, _, service, endpoint = _inventory(stock=2)
+    first = Command(("s1", 1, "action"), "reserve", {"saga": "s1", "qty": 2}, "evt-a")
+    answers = _ask(
+        world,
+        endpoint,
+        [
+            first,
+            first,  # a retry: the stored result, not a second reservation
+            Command(("s2", 1, "action"), "reserve", {"saga": "s2", "qty": 1}, "evt-b"),
+        ],
+    )
+    assert [type(a) for a in answers] == [Succeeded, Succeeded, Failed]
+    assert answers[0].data == {"saga": "s1"} and answers[0].event_id is not None
+    assert answers[2].data == {"saga": "s2", "reason": "out of stock"}
+    assert service.db["stock"] == 0
+    steps = world.frame("saga_steps")
+    assert steps["duplicate"].tolist() == [False, True, False]
+    assert steps["outcome"].tolist() == ["ok", "ok", "failed"]
+
+
+def test_an_event_is_acknowledged_once_handled_and_its_reaction_emitted():
+    from labsim.events import Event
+    from labsim.sagas import Ack, Notify
+
+    world, _, service, endpoint = _inventory(stock=5)
+    service.subscribers = {"inventory.reserved": ["orchestrator"]}
+    created = Event("order.created", {"saga": "s1", "qty": 2}, correlation_id="s1")
+    assert _ask(world, endpoint, [Notify(created)]) == [Ack(created.event_id)]
+    assert service.db["reservations"] == {"s1": 2}
+    rows = world.frame("saga_messages")
+    assert rows[["event_type", "causation_id", "source", "target"]].values.tolist() == [
+        ["inventory.reserved", created.event_id, "inventory", "orchestrator"]
+    ]
+
+
+def test_a_service_refuses_what_is_not_a_saga_request():
+    from labsim.transport import Request
+
+    world, network, _, _ = _inventory()
+    network.send("orchestrator", "inventory", Request(("key", "reserve", {}, None), 1, "x"))
+    with pytest.raises(TypeError, match="no saga request"):
+        world.run(until=1)
+
+
+def test_orchestrator_and_services_write_one_kind_of_message_row():
+    from labsim.sagas import SAGA_MESSAGE_COLUMNS
+
+    r = sagas.run("orchestration", 0, 3, 0.0)
+    rows = r.frames["saga_messages"]
+    assert tuple(rows.columns) == SAGA_MESSAGE_COLUMNS
+    assert {"orchestrator", "order", "inventory", "payment", "shipping"} <= set(rows["source"])
+    commands = rows[rows["source"] == "orchestrator"]
+    replies = rows[rows["source"] != "orchestrator"]
+    assert set(replies["causation_id"]) <= set(commands["event_id"])

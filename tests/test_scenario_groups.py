@@ -46,6 +46,23 @@ def test_idle_consumers_come_from_the_typed_assignment_size():
     joined = events[events["event"] == "joined"].groupby("consumer")["assigned"].last()
     assert joined.sum() == 3 and (joined == 0).sum() == 2
     assert result.summary["idle_consumers"] == 2
+    final = groups.final_assignments(events)
+    assert sorted(tp for tps in final for tp in tps) == [("events", p) for p in range(3)]
+    assert sum(tps == [] for tps in final) == 2
+
+
+def test_consumer_events_are_typed_columns():
+    result = groups.run(seed=5, commit="before", **SMALL)
+    events = result.frames["consumer_events"]
+    assert {"generation", "partitions", "assigned", "reason"} <= set(events.columns)
+    assert "detail" not in events.columns  # no text standing in for values
+    assert events["generation"].dtype.kind == "i"
+    assert all(isinstance(tps, tuple) for tps in events["partitions"])
+    joined = events[events["event"] == "joined"]
+    assert (joined["partitions"].map(len) == joined["assigned"]).all()
+    assert joined["reason"].isna().all()
+    failed = events[events["event"] == "commit-failed"]
+    assert set(failed["reason"]) <= {"timeout", "illegal-generation"}
 
 
 def test_a_huge_partition_count_is_refused_at_once():

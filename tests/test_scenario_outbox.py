@@ -66,3 +66,76 @@ def test_bad_input_names_the_parameter(call, parameter):
 def test_unknown_parameter_is_named():
     with pytest.raises(ConfigError, match="retries"):
         outbox.run(retries=2)
+
+
+# -- the one relay: outbox and CDC here, the saga services' event outbox too -----------------
+def _relay_world(replies, **options):
+    """A relay on node ``svc`` sending items; ``replies[item]`` says whether each is acked."""
+    from labsim import Network, World
+    from labsim.outbox import Relay
+
+    world = World(0)
+    network = Network(world, ["svc", "other"])
+    store = {item: False for item in replies}
+    sent = []
+
+    def send(item):
+        sent.append((world.now, item))
+        yield world.env.timeout(0.1)
+        return replies[item]
+
+    relay = Relay(
+        network.node("svc"),
+        pending=lambda: [i for i, done in store.items() if not done],
+        send=send,
+        mark_sent=lambda item: store.__setitem__(item, True),
+        interval=1.0,
+        **options,
+    )
+    return world, network, relay, store, sent
+
+
+def test_an_in_order_relay_stops_its_pass_at_the_first_failure_and_polls_again():
+    world, _, _, store, sent = _relay_world({"a": True, "b": False, "c": True})
+    world.run(until=2.35)
+    assert [item for _, item in sent] == ["a", "b", "b", "b"]  # "c" waits behind "b"
+    assert [round(t, 1) for t, _ in sent] == [0.0, 0.1, 1.2, 2.3]  # a poll every interval
+    assert store == {"a": True, "b": False, "c": False}
+
+
+def test_an_independent_relay_goes_on_past_a_failure_and_looks_again_at_once():
+    world, _, _, store, sent = _relay_world(
+        {"a": True, "b": False, "c": True}, stop_at_failure=False, pause_after_pass=False
+    )
+    world.run(until=0.35)
+    assert [item for _, item in sent] == ["a", "b", "c", "b"]  # no pause between passes
+    assert store == {"a": True, "b": False, "c": True}
+
+
+def test_a_crash_between_ack_and_mark_sends_the_item_again_after_the_restart():
+    crashes = iter([True])
+    world, network, _, store, sent = _relay_world(
+        {"a": True},
+        crash_point=lambda: next(crashes, False) and network.crash("svc") is not None,
+    )
+    world.run(until=0.5)
+    assert store == {"a": False}  # acknowledged, never marked
+    network.restart("svc")
+    world.run(until=2.0)
+    assert [item for _, item in sent] == ["a", "a"] and store == {"a": True}
+
+
+def test_the_order_service_and_its_broker_talk_over_the_network():
+    from labsim import Network, World
+    from labsim.outbox import EVENTS_QUEUE, OrderService, event_broker
+
+    world = World(0)
+    network = Network(world, ["order", "broker"], latency=0.005)
+    server = event_broker(network.node("broker"))
+    service = OrderService(network.node("order"), "broker", design="outbox")
+    for n in range(3):
+        network.node("order").process(service.place(f"o{n}"))
+    world.run(until=1)
+    assert world.frame("published")["order"].tolist() == ["o0", "o1", "o2"]
+    assert len(server.broker.queue(EVENTS_QUEUE)) == 3
+    assert service.outbox == {"o0": True, "o1": True, "o2": True}

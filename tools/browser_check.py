@@ -1,10 +1,12 @@
 """Open the tour notebook in JupyterLab in a real (headless) browser and run it.
 
 Used by ``make test-browser``. Starts JupyterLab on a free loopback port with a token, on a
-temporary copy of ``notebooks/00_tour.ipynb`` (so nothing in the repository is touched), opens
-it in Debian's Chromium through Playwright, runs all cells from the Run menu, waits for the
-kernel to go idle, and checks: no error output, at least one image, a slider rendered. Saves a
-screenshot to ``build/browser/tour.png``. Exits non-zero with the reason on failure.
+temporary copy of the tour's pair (``notebooks/00_tour.ipynb`` and ``00_tour.py``) and the
+folder's ``jupytext.toml``, so nothing in the repository is touched and the notebook opens
+paired, its cells read from the ``.py`` as in ``make lab``. Opens it in Debian's Chromium
+through Playwright, runs all cells from the Run menu, waits for the kernel to go idle, and
+checks: no error output, at least one image, a slider rendered. Saves a screenshot to
+``build/browser/tour.png``. Exits non-zero with the reason on failure.
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
-        shutil.copy(ROOT / "notebooks" / "00_tour.ipynb", work / "00_tour.ipynb")
+        # The .py last: the source is the newer file of the pair, as jupytext expects.
+        for name in ("jupytext.toml", "00_tour.ipynb", "00_tour.py"):
+            shutil.copy(ROOT / "notebooks" / name, work / name)
         command = [
             sys.executable,
             "-m",

@@ -1,10 +1,13 @@
 """Re-execute lesson notebooks in place so their stored outputs match the code.
 
-Usage: ``.venv/bin/python tools/execute_notebooks.py [notebooks/01_x.ipynb ...]`` (default: all).
+Usage: ``.venv/bin/python tools/execute_notebooks.py [notebooks/01_x.py ...]`` (default: all;
+either file of a pair names it).
 
-Runs each notebook top to bottom in ``notebooks/`` with ``LABSIM_PROGRESS=0`` (no progress
-bars in stored outputs), drops widget state from the metadata (strict nbval and the
-before-stop check want none) and prints the run time of each notebook.
+Each notebook is first synced with its paired source ``notebooks/NN_name.py`` (see
+``tools/sync_notebooks.py``: the cells come from the ``.py``), then run top to bottom in
+``notebooks/`` with ``LABSIM_PROGRESS=0`` (no progress bars in stored outputs). Widget state
+is dropped from the metadata (strict nbval and the before-stop check want none), a cell that
+writes to stderr stops the run, and the run time of each notebook is printed.
 """
 
 from __future__ import annotations
@@ -17,17 +20,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sync_notebooks import KERNELSPEC, ROOT, PairConflict, paired_paths, sync
 
 
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     os.environ["LABSIM_PROGRESS"] = "0"
     start = time.perf_counter()
     NotebookClient(
@@ -45,11 +44,16 @@ def execute(path: Path) -> float:
 
 
 def main(argv: list[str]) -> None:
-    paths = [Path(a).resolve() for a in argv] or sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(
-        (NOTEBOOKS / "solutions").glob("*.ipynb")
-    )
-    for path in paths:
-        print(f"{path.relative_to(ROOT)}: {execute(path):.1f} s", flush=True)
+    for source, notebook in paired_paths(argv):
+        try:
+            sync(source, notebook)
+        except (PairConflict, FileNotFoundError) as problem:
+            raise SystemExit(f"{notebook.name}: {problem}") from None
+        elapsed = execute(notebook)
+        # The source stays the newer file of the pair, as jupytext's contents manager wants.
+        os.utime(source)
+        shown = notebook.relative_to(ROOT) if notebook.is_relative_to(ROOT) else notebook
+        print(f"{shown}: {elapsed:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,20 @@
-"""Consumers that process messages: retry policies, a failure model, an idempotent inbox.
+"""Workers: long-lived consumers that take deliveries from a queue and apply a side effect.
 
-A :class:`Worker` takes deliveries from a queue channel and runs the handler:
+A :class:`Worker` lives on a network node. It subscribes to a queue (a :class:`Channel`), takes
+each :class:`~labsim.amqp.message.Delivery`, runs the handler — which may fail as its
+:class:`~labsim.amqp.retry.FailureModel` says — and then acknowledges, retries or gives the
+message back:
 
-* the :class:`FailureModel` decides whether an attempt fails (transient failures, poison
-  messages that always fail, a downstream outage, processing timeouts) and whether the worker
-  crashes *after* applying the side effect but *before* acknowledging — the classic source of
-  duplicate effects under at-least-once delivery;
-* the :class:`RetryPolicy` decides what happens after a failed attempt: retry at once, after a
-  fixed delay, or with exponential backoff (with full, equal or no jitter), up to
-  ``max_attempts``; ``mode="in-place"`` retries while holding the message,
-  ``mode="requeue"`` nacks it back to the queue, ``mode="dead-letter"`` gives it to the
-  dead-letter queue (a delayed retry queue when that queue has a TTL and dead-letters back);
-* an :class:`Inbox` remembers processed message ids for ``retention`` seconds; a duplicate
-  delivery inside that window is acknowledged without repeating the side effect.
+* ``mode="in-place"`` retries while holding the message, as the
+  :class:`~labsim.amqp.retry.RetryPolicy` says, and dead-letters it once the policy gives up;
+* ``mode="requeue"`` nacks it back to the head of the queue (see the poison loop);
+* ``mode="dead-letter"`` gives it to the dead-letter queue (a delayed retry queue when that
+  queue has a TTL and dead-letters back).
+
+``ack="after"`` acknowledges after the side effect (at-least-once), ``ack="before"`` as soon as
+the message arrives (at-most-once). An :class:`~labsim.amqp.inbox.Inbox` makes the worker
+idempotent. A crash of the node closes the channel (the broker requeues what was
+unacknowledged); the restarted node subscribes again.
 
 Recorded tables: ``attempts`` (every processing attempt and its outcome) and ``effects`` (every
 side effect applied).
@@ -20,169 +22,34 @@ side effect applied).
 
 from __future__ import annotations
 
-import random
-from collections import OrderedDict
-from collections.abc import Callable, Container, Generator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
-from labsim.amqp.broker import Channel, Message, Queue
+from labsim.amqp.inbox import Inbox
+from labsim.amqp.message import Message
+from labsim.amqp.queues import Channel, Queue
+from labsim.amqp.retry import FailureModel, RetryPolicy
 from labsim.dists import Distribution, as_distribution
-from labsim.errors import (
-    ConfigError,
-    check_choice,
-    check_int,
-    check_non_negative,
-    check_probability,
-)
+from labsim.errors import ConfigError, check_choice
 from labsim.faults import RandomCrashes
 from labsim.network import Network, Node
-from labsim.world import World
 
-__all__ = [
-    "JITTER",
-    "RETRY_KINDS",
-    "FailureModel",
-    "Inbox",
-    "RetryPolicy",
-    "Worker",
-    "start_workers",
-]
+__all__ = ["ACK_MODES", "FAILURE_MODES", "Worker", "start_workers"]
 
-RETRY_KINDS = ("none", "immediate", "fixed", "exponential")
-JITTER = ("none", "full", "equal")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When to retry a failed attempt.
-
-    Attributes:
-        kind: ``"none"``, ``"immediate"``, ``"fixed"`` or ``"exponential"``.
-        base_delay: Delay after the first failure (fixed / exponential), seconds.
-        max_delay: Cap on the exponential delay, seconds.
-        jitter: ``"none"``, ``"full"`` (uniform in [0, d]) or ``"equal"`` (d/2 + uniform
-            in [0, d/2]).
-        max_attempts: Attempts in all, the first included (>= 1).
-    """
-
-    kind: str = "exponential"
-    base_delay: float = 0.1
-    max_delay: float = 10.0
-    jitter: str = "full"
-    max_attempts: int = 5
-
-    def __post_init__(self) -> None:
-        check_choice("kind", self.kind, RETRY_KINDS, "RetryPolicy")
-        check_non_negative("base_delay", self.base_delay, "RetryPolicy")
-        check_non_negative("max_delay", self.max_delay, "RetryPolicy")
-        check_choice("jitter", self.jitter, JITTER, "RetryPolicy")
-        check_int("max_attempts", self.max_attempts, 1, "RetryPolicy")
-
-    def delay(self, attempt: int, rng: random.Random) -> float | None:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based); ``None`` = give up."""
-        if self.kind == "none" or attempt >= self.max_attempts:
-            return None
-        if self.kind == "immediate":
-            return 0.0
-        d = (
-            self.base_delay
-            if self.kind == "fixed"
-            else min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        )
-        if self.jitter == "full":
-            return rng.uniform(0, d)
-        if self.jitter == "equal":
-            return d / 2 + rng.uniform(0, d / 2)
-        return d
-
-
-@dataclass(frozen=True)
-class FailureModel:
-    """How handling a message can go wrong.
-
-    Attributes:
-        transient: Probability an attempt fails for a passing reason.
-        poison: Message ids that always fail (or a predicate ``msg -> bool``).
-        outage: ``(start, end)``: every attempt fails in this interval (a downstream outage).
-        timeout: Attempts longer than this fail (seconds; ``None``: no limit).
-        crash_after_effect: Probability the worker's node crashes after the side effect,
-            before the acknowledgement.
-        restart_after: Seconds until a supervisor restarts a node crashed that way.
-    """
-
-    transient: float = 0.0
-    poison: Container[Any] | Callable[[Message], bool] = frozenset()
-    outage: tuple[float, float] | None = None
-    timeout: float | None = None
-    crash_after_effect: float = 0.0
-    restart_after: float = 1.0
-
-    def __post_init__(self) -> None:
-        check_non_negative("restart_after", self.restart_after, "FailureModel")
-        check_probability("transient", self.transient, "FailureModel")
-        check_probability("crash_after_effect", self.crash_after_effect, "FailureModel")
-        if self.timeout is not None:
-            check_non_negative("timeout", self.timeout, "FailureModel")
-        if self.outage is not None and not (
-            len(self.outage) == 2 and self.outage[0] <= self.outage[1]
-        ):
-            raise ConfigError(
-                "outage", self.outage, "(start, end) with start <= end", "FailureModel"
-            )
-
-    def is_poison(self, msg: Message) -> bool:
-        """Whether ``msg`` always fails."""
-        if callable(self.poison):
-            return bool(self.poison(msg))
-        return msg.msg_id in self.poison
-
-
-class Inbox:
-    """Processed message ids, kept for ``retention`` seconds (``None``: forever).
-
-    Stored together with the side effect (think: one database transaction), so a duplicate
-    delivery inside the window is recognised and not applied again. After the window a late
-    duplicate gets through.
-    """
-
-    def __init__(self, retention: float | None = None):
-        if retention is not None:
-            check_non_negative("retention", retention, "Inbox")
-        self.retention = retention
-        self._seen: OrderedDict[Any, float] = OrderedDict()
-
-    def _expire(self, now: float) -> None:
-        if self.retention is None:
-            return
-        while self._seen:
-            at = next(iter(self._seen.values()))
-            if now - at <= self.retention:
-                return
-            self._seen.popitem(last=False)
-
-    def seen(self, msg_id: Any, now: float) -> bool:
-        """Whether ``msg_id`` was processed within the retention window."""
-        self._expire(now)
-        return msg_id in self._seen
-
-    def remember(self, msg_id: Any, now: float) -> None:
-        """Record that ``msg_id`` was processed at ``now``."""
-        self._seen[msg_id] = now
-        self._seen.move_to_end(msg_id)
-
-    def __len__(self) -> int:
-        return len(self._seen)
+#: What a worker does with a message after a failed attempt.
+FAILURE_MODES = ("in-place", "requeue", "dead-letter")
+#: When a worker acknowledges: after the side effect (at-least-once) or before (at-most-once).
+ACK_MODES = ("after", "before")
 
 
 class Worker:
     """A long-lived consumer process on a node.
 
     Args:
-        world: The world.
+        node: Node the worker runs on (crashes close its channel; a restart resubscribes);
+            the world is ``node.network.world``.
         channel_factory: ``() -> Channel``; called at start and after each restart (a new
             connection), e.g. ``lambda: queue.subscribe("w1", prefetch=10, node=node)``.
-        node: Node the worker runs on (crashes close its channel; a restart resubscribes).
         name: Worker name (rows and random streams).
         processing: Processing time per attempt (distribution or seconds).
         failures: The :class:`FailureModel`.
@@ -195,9 +62,8 @@ class Worker:
 
     def __init__(
         self,
-        world: World,
-        channel_factory: Callable[[], Channel],
         node: Node,
+        channel_factory: Callable[[], Channel],
         *,
         name: str | None = None,
         processing: Distribution | float = 0.01,
@@ -208,6 +74,7 @@ class Worker:
         inbox: Inbox | None = None,
         on_effect: Callable[[Message], Any] | None = None,
     ):
+        world = node.network.world
         self.world = world
         self.channel_factory = channel_factory
         self.node = node
@@ -215,8 +82,8 @@ class Worker:
         self.processing = as_distribution(processing, "processing")
         self.failures = failures or FailureModel()
         self.retry = retry or RetryPolicy(kind="none")
-        self.mode = check_choice("mode", mode, ("in-place", "requeue", "dead-letter"), "Worker")
-        self.ack_mode = check_choice("ack", ack, ("after", "before"), "Worker")
+        self.mode = check_choice("mode", mode, FAILURE_MODES, "Worker")
+        self.ack_mode = check_choice("ack", ack, ACK_MODES, "Worker")
         self.inbox = inbox
         self.on_effect = on_effect
         self._rng = world.rng(f"worker-{self.name}")
@@ -252,7 +119,8 @@ class Worker:
     def _run(self, channel: Channel) -> Generator[Any, Any, None]:
         env = self.world.env
         while True:
-            tag, msg = yield channel.get()
+            delivery = yield channel.get()
+            tag, msg = delivery.tag, delivery.message
             if self.ack_mode == "before":
                 channel.ack(tag)
             attempt = 0
@@ -318,15 +186,14 @@ def start_workers(
     unacknowledged deliveries, and subscribes again after each restart of its node.
     ``options`` are the :class:`Worker` keywords (``processing``, ``failures``, ``retry``...).
     """
+    if queue.world is not network.world:
+        raise ConfigError(
+            "network", network, f"a network in the world of queue {queue.name!r}", "start_workers"
+        )
     workers = []
     for name in names:
         node = network.node(name)
         workers.append(
-            Worker(
-                queue.world,
-                lambda n=name, nd=node: queue.subscribe(n, prefetch, nd),
-                node,
-                **options,
-            )
+            Worker(node, lambda n=name, nd=node: queue.subscribe(n, prefetch, nd), **options)
         )
     return workers

@@ -20,6 +20,7 @@ from labsim.eventsourcing.projections import (
     ProjectionWorker,
     replay,
 )
+from labsim.eventsourcing.sqlite import SqliteEventStore
 from labsim.eventsourcing.store import (
     ANY,
     NO_STREAM,
@@ -30,7 +31,6 @@ from labsim.eventsourcing.store import (
     EventStoreError,
     InMemoryEventStore,
     RecordedEvent,
-    SqliteEventStore,
     append_with_retry,
 )
 

@@ -1,32 +1,40 @@
-"""Checking functions for the notebook exercises.
+"""Checking functions for the notebook exercises, one module per lesson topic.
 
 Each ``check_...`` function takes the learner's answer, compares it with the model answer on
 several inputs, and returns an :class:`ExerciseResult` whose text says what is right or, when
 it is wrong, *why* (a hint aimed at the typical mistake), never just "wrong".
+
+=============== ===================================================
+module          lessons
+=============== ===================================================
+``tour``        00 the tour
+``brokers``     01 events and brokers, 02 consumer groups
+``delivery``    03 delivery semantics, 04 network faults
+``eventsourcing`` 05 event sourcing, 06 CQRS lag
+``sagas``       07 sagas, 08 outbox and CDC
+``replication`` 09 conflict resolution
+``scaling``     10 scaling and backpressure
+=============== ===================================================
 """
 
-from labsim.exercises.base import ExerciseResult
+from labsim.exercises.base import QUIZZES, ExerciseResult, check_quiz
 from labsim.exercises.brokers import (
-    check_consumers_needed,
     check_idle_consumers,
+    check_moved_partitions,
     check_partition_function,
+    check_pubsub_counts,
 )
 from labsim.exercises.delivery import check_backoff, check_reordered_count
-from labsim.exercises.eventsourcing import check_balance_fold, check_fresh_probability
-from labsim.exercises.more import (
-    QUIZZES,
-    check_lww_winner,
-    check_moved_partitions,
+from labsim.exercises.eventsourcing import (
+    check_balance_fold,
+    check_fresh_probability,
     check_pending_events,
-    check_pubsub_counts,
-    check_quiz,
-    check_sends_needed,
     check_upcaster,
-    check_utilisation,
 )
-from labsim.exercises.replication import check_gcounter_merge
+from labsim.exercises.replication import check_gcounter_merge, check_lww_winner
 from labsim.exercises.sagas import check_compensation_plan, check_zombies_and_ghosts
-from labsim.exercises.tour import check_delivered_fraction
+from labsim.exercises.scaling import check_consumers_needed, check_utilisation
+from labsim.exercises.tour import check_delivered_fraction, check_sends_needed
 
 __all__ = [
     "QUIZZES",

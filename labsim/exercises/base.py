@@ -1,13 +1,14 @@
-"""The result of checking an exercise."""
+"""The result of checking an exercise, the shared diagnosis, and quizzes."""
 
 from __future__ import annotations
 
+import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ExerciseResult", "diagnose"]
+__all__ = ["QUIZZES", "ExerciseResult", "add_quiz", "check_quiz", "close", "diagnose"]
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,37 @@ def diagnose(
     return ExerciseResult(
         name, False, f"for {args} you gave {g}, expected {correct(*args)}; {hint}"
     )
+
+
+#: Quizzes by topic: question -> (right answer, hint per wrong answer). Each lesson's exercise
+#: module adds its own with :func:`add_quiz`.
+QUIZZES: dict[str, dict[str, tuple[str, dict[str, str]]]] = {}
+
+
+def add_quiz(topic: str, questions: Mapping[str, tuple[str, Mapping[str, str]]]) -> None:
+    """Register the quiz ``topic`` (question -> (right answer, hint per wrong answer))."""
+    QUIZZES[topic] = {q: (right, dict(hints)) for q, (right, hints) in questions.items()}
+
+
+def close(a: Any, b: Any) -> bool:
+    """Numbers equal up to rounding (for answers computed with floats)."""
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_quiz(topic: str, answers: Mapping[str, str]) -> ExerciseResult:
+    """Check quiz ``answers`` (question -> answer) for one of :data:`QUIZZES`."""
+    quiz = QUIZZES.get(topic)
+    if quiz is None:
+        return ExerciseResult(f"quiz {topic!r}", False, f"no such quiz; topics: {list(QUIZZES)}")
+    missing = [q for q in quiz if not answers.get(q)]
+    if missing:
+        return ExerciseResult(f"quiz {topic}", False, f"no answer yet for: {missing[0]!r}")
+    for question, (right, hints) in quiz.items():
+        given = str(answers[question]).strip()
+        if given != right:
+            hint = hints.get(given, f"not {given!r}")
+            return ExerciseResult(f"quiz {topic}", False, f"{question!r}: {hint}")
+    return ExerciseResult(f"quiz {topic}", True, f"all {len(quiz)} answers right")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from labsim.exercises.base import ExerciseResult, diagnose
 from labsim.kafka.partitioner import kafka_partition, murmur2
 
-__all__ = ["check_consumers_needed", "check_idle_consumers", "check_partition_function"]
+__all__ = [
+    "check_idle_consumers",
+    "check_moved_partitions",
+    "check_partition_function",
+    "check_pubsub_counts",
+]
 
 
 _KEYS = ["21", "foobar", "abc", "customer-1", "customer-42", "order-7", "héllo", "x"]
@@ -65,27 +70,64 @@ def check_idle_consumers(answer: Callable[[int, int], int]) -> ExerciseResult:
     )
 
 
-def check_consumers_needed(answer: Callable[[float, float, float], int]) -> ExerciseResult:
-    """Check ``answer(arrival_rate, service_rate, max_utilisation)``: the smallest pool size."""
+def check_pubsub_counts(answer: Callable[[int, int, str], int]) -> ExerciseResult:
+    """``answer(messages, consumers, setup)``: records received in total by all consumers,
+    ``setup`` being ``"one group"`` or ``"group per consumer"``."""
     return diagnose(
-        "consumers needed",
+        "queue versus pub/sub",
         answer,
-        [(8.0, 1.0, 0.8), (10.0, 2.0, 0.5), (3.0, 1.0, 0.9), (100.0, 7.0, 0.7), (5.0, 2.0, 0.6)],
-        lambda lam, mu, t: math.ceil(lam / (t * mu) - 1e-9),
+        [
+            (100, 3, "one group"),
+            (100, 3, "group per consumer"),
+            (50, 1, "one group"),
+            (40, 4, "group per consumer"),
+        ],
+        lambda m, c, s: m if s == "one group" else m * c,
         [
             (
-                lambda lam, mu, t: math.ceil(lam / mu - 1e-9),
-                "that keeps utilisation under 1, not under the target: divide by the target too",
+                lambda m, c, s: m * c if s == "one group" else m,
+                "swapped: within one group each record goes to one member",
             ),
-            (
-                lambda lam, mu, t: math.floor(lam / (t * mu) + 1e-9),
-                "round up: a fraction of a consumer is still a whole consumer",
-            ),
-            (
-                lambda lam, mu, t: lam / (t * mu),
-                "the answer is a whole number of consumers: round up",
-            ),
+            (lambda m, c, s: m, "every group receives every record: multiply by the groups"),
+            (lambda m, c, s: m // c, "the question is the total over all consumers"),
         ],
-        "utilisation is rho = lambda / (c * mu); solve rho <= target for c",
-        "the smallest c with lambda / (c mu) <= target, every time",
+        "a group shares the records; separate groups each get all of them",
+        "one group shares, one group per consumer copies",
+    )
+
+
+def check_moved_partitions(
+    answer: Callable[[Mapping[str, list], Mapping[str, list]], int],
+) -> ExerciseResult:
+    """``answer(before, after)``: partitions whose owner changed (new ones excluded)."""
+
+    def owners(a: Mapping[str, list]) -> dict[Any, str]:
+        return {tuple(tp): m for m, tps in a.items() for tp in tps}
+
+    def right(before: Mapping[str, list], after: Mapping[str, list]) -> int:
+        b = owners(before)
+        return sum(1 for tp, m in owners(after).items() if tp in b and b[tp] != m)
+
+    cases = [
+        (
+            {"a": [("t", 0), ("t", 1)], "b": [("t", 2)]},
+            {"a": [("t", 0)], "b": [("t", 1), ("t", 2)]},
+        ),
+        ({"a": [("t", 0)], "b": [("t", 1)]}, {"a": [("t", 0), ("t", 1)]}),
+        ({"a": [("t", 0), ("t", 1)]}, {"a": [("t", 0)], "b": [("t", 1)], "c": [("t", 2)]}),
+    ]
+    return diagnose(
+        "moved partitions",
+        answer,
+        cases,
+        right,
+        [
+            (
+                lambda b, a: sum(1 for tp, m in owners(a).items() if owners(b).get(tp) != m),
+                "a partition that did not exist before has not moved: leave new ones out",
+            ),
+            (lambda b, a: abs(len(a) - len(b)), "count partitions, not members"),
+        ],
+        "compare the owner of each partition before and after",
+        "counts only partitions that changed owner",
     )

@@ -6,7 +6,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 
-from labsim.exercises.base import ExerciseResult, diagnose
+from labsim.exercises.base import ExerciseResult, add_quiz, diagnose
 
 __all__ = ["check_backoff", "check_reordered_count"]
 
@@ -74,3 +74,42 @@ def check_reordered_count(answer: Callable[[list[int]], int]) -> ExerciseResult:
         "walk the arrivals keeping the highest number seen; count those below it",
         "counts arrivals that came after a later-sent message",
     )
+
+
+add_quiz(
+    "semantics",
+    {
+        "a worker crashes after charging the card, before acking": (
+            "at-least-once+inbox",
+            {
+                "at-least-once": "the broker redelivers and the card is charged again",
+                "at-most-once": "at-most-once never charges twice but loses other orders",
+            },
+        ),
+        "the producer's publish is lost on the network": (
+            "at-least-once",
+            {"at-most-once": "fire-and-forget never learns the publish was lost"},
+        ),
+        "a worker crashes in the middle of processing, before charging": (
+            "at-least-once",
+            {"at-most-once": "the message was acked on delivery: it is gone"},
+        ),
+    },
+)
+add_quiz(
+    "checkers",
+    {
+        "a message never arrives": (
+            "check_delivery",
+            {"check_order": "ordering is fine; the message is missing"},
+        ),
+        "a message arrives twice": (
+            "check_delivery",
+            {"check_order": "a repeat is not a reordering"},
+        ),
+        "a later message arrives first": (
+            "check_order",
+            {"check_delivery": "every message arrived once; the order is wrong"},
+        ),
+    },
+)

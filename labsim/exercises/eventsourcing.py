@@ -7,9 +7,14 @@ from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from labsim.exercises.base import ExerciseResult, diagnose
+from labsim.exercises.base import ExerciseResult, close, diagnose
 
-__all__ = ["check_balance_fold", "check_fresh_probability"]
+__all__ = [
+    "check_balance_fold",
+    "check_fresh_probability",
+    "check_pending_events",
+    "check_upcaster",
+]
 
 
 def _events(spec: Sequence[tuple[str, float]]) -> list[Any]:
@@ -101,4 +106,58 @@ def check_fresh_probability(answer: Callable[[Sequence[float], float], float]) -
         "a read t seconds after a write is fresh when the write's lag is at most t",
         "the empirical CDF of the lag — the PBS freshness curve",
         equal=lambda a, b: isinstance(a, (int, float)) and math.isclose(a, b, abs_tol=1e-9),
+    )
+
+
+def check_upcaster(answer: Callable[[dict], dict]) -> ExerciseResult:
+    """``answer(data_v1)`` -> v2: add ``"currency": "EUR"``, keep every other field, do not
+    modify the input (stored events are immutable)."""
+    cases = [({"amount": 10},), ({"amount": 2.5, "note": "gift"},), ({"amount": 0},)]
+    for (data,) in cases:
+        original = dict(data)
+        try:
+            got = answer(data)
+        except Exception as exc:  # the learner's code: report, don't crash the notebook
+            return ExerciseResult("upcaster v1 → v2", False, f"answer({original}) raised {exc!r}")
+        if data != original:
+            return ExerciseResult(
+                "upcaster v1 → v2",
+                False,
+                "you changed the stored event's data in place: return a new dict ({**data, ...})",
+            )
+        if got is None:
+            return ExerciseResult(
+                "upcaster v1 → v2", False, "your function returns None: finish the `return`"
+            )
+        want = {**original, "currency": "EUR"}
+        if got != want:
+            missing = sorted(set(want) - set(got or {}))
+            hint = (
+                f"fields {missing} went missing: keep everything v1 had"
+                if missing
+                else f"expected {want}"
+            )
+            return ExerciseResult(
+                "upcaster v1 → v2", False, f"for {original} you gave {got}; {hint}"
+            )
+    return ExerciseResult(
+        "upcaster v1 → v2", True, "adds the currency, keeps the rest, leaves the stored event alone"
+    )
+
+
+def check_pending_events(answer: Callable[[float, float], float]) -> ExerciseResult:
+    """``answer(event_rate, mean_lag)``: events appended but not yet visible, on average
+    (Little's law: L = λ W)."""
+    return diagnose(
+        "events in flight",
+        answer,
+        [(100.0, 0.5), (20.0, 2.0), (1.0, 0.1)],
+        lambda lam, w: lam * w,
+        [
+            (lambda lam, w: lam / w, "Little's law multiplies: L = λ × W"),
+            (lambda lam, w: w / lam, "Little's law multiplies: L = λ × W"),
+        ],
+        "events in flight = arrival rate × time each spends in flight",
+        "Little's law: L = λ W",
+        equal=close,
     )

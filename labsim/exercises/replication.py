@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from labsim.exercises.base import ExerciseResult, diagnose
 
-__all__ = ["check_gcounter_merge"]
+__all__ = ["check_gcounter_merge", "check_lww_winner"]
 
 _CASES = [
     ({"a": 3}, {"a": 3}),
@@ -52,4 +53,33 @@ def check_gcounter_merge(answer: Callable[[dict, dict], dict]) -> ExerciseResult
         "merge replica by replica, keeping each replica's highest count",
         "pointwise maximum: commutative, associative and idempotent",
         equal=lambda x, y: _normal(x) == _normal(y),
+    )
+
+
+def check_lww_winner(answer: Callable[[list[tuple[Any, float, str]]], Any]) -> ExerciseResult:
+    """``answer(writes)`` with writes ``(value, timestamp, replica)`` in *arrival* order: the
+    value last-writer-wins keeps (greatest timestamp; ties broken by the greater replica id)."""
+    cases = [
+        ([("a", 1.0, "r1"), ("b", 2.0, "r2")],),
+        ([("late", 5.0, "r1"), ("early", 3.0, "r2")],),
+        ([("x", 4.0, "r1"), ("y", 4.0, "r3"), ("z", 4.0, "r2")],),
+    ]
+    return diagnose(
+        "LWW winner",
+        answer,
+        cases,
+        lambda writes: max(writes, key=lambda w: (w[1], w[2]))[0],
+        [
+            (
+                lambda writes: writes[-1][0],
+                "LWW keeps the greatest timestamp, not the write that arrived last",
+            ),
+            (
+                lambda writes: max(writes, key=lambda w: w[1])[0],
+                "equal timestamps need a deterministic tie-break (the replica id), or replicas "
+                "disagree",
+            ),
+        ],
+        "keep the write with the greatest (timestamp, replica)",
+        "greatest timestamp wins; replica id breaks ties",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from labsim.exercises.base import ExerciseResult, diagnose
+from labsim.exercises.base import ExerciseResult, add_quiz, diagnose
 from labsim.sagas.definition import Step
 
 __all__ = ["check_compensation_plan", "check_zombies_and_ghosts"]
@@ -78,3 +78,36 @@ def check_zombies_and_ghosts(
         "zombies are committed-only, ghosts are published-only",
         equal=lambda a, b: isinstance(a, tuple) and len(a) == 2 and (set(a[0]), set(a[1])) == b,
     )
+
+
+add_quiz(
+    "step kinds",
+    {
+        "reserve stock": ("compensatable", {"pivot": "stock can be released again"}),
+        "charge the card": (
+            "pivot",
+            {"compensatable": "in this flow, once paid we deliver rather than refund"},
+        ),
+        "send the confirmation email": (
+            "retriable",
+            {"compensatable": "you cannot unsend an email; retry it until it goes"},
+        ),
+    },
+)
+add_quiz(
+    "publishing",
+    {
+        "crash after commit, before publish": (
+            "zombie",
+            {"ghost": "the order exists; the event does not"},
+        ),
+        "publish arrives, the service thinks it failed and undoes the order": (
+            "ghost",
+            {"zombie": "the event exists; the order does not"},
+        ),
+        "outbox relay crashes after publishing, before marking sent": (
+            "duplicate",
+            {"ghost": "the order is committed: the event is merely sent twice"},
+        ),
+    },
+)

@@ -1,4 +1,5 @@
-"""Exercise of the tour notebook: predict the delivered fraction under loss and a partition."""
+"""Exercises of the tour (lesson 00): the delivered fraction under loss and a partition, and
+how many copies to send."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import math
 from collections.abc import Callable
 
 from labsim.errors import ConfigError
-from labsim.exercises.base import ExerciseResult, diagnose
+from labsim.exercises.base import ExerciseResult, close, diagnose
 
-__all__ = ["check_delivered_fraction", "expected_delivered_fraction"]
+__all__ = ["check_delivered_fraction", "check_sends_needed", "expected_delivered_fraction"]
 
 _CASES = [(0.0, 0.0), (0.1, 0.0), (0.0, 0.3), (0.2, 0.3), (0.5, 0.5)]
 
@@ -24,13 +25,6 @@ def expected_delivered_fraction(loss: float, partition_share: float, nodes: int 
         raise ConfigError("nodes", nodes, "an even number >= 2", "expected_delivered_fraction")
     crossing = (nodes // 2) / (nodes - 1)
     return (1 - loss) * (1 - partition_share * crossing)
-
-
-def _close(a: object, b: object) -> bool:
-    try:
-        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
 
 
 def check_delivered_fraction(answer: Callable[[float, float], float]) -> ExerciseResult:
@@ -66,5 +60,32 @@ def check_delivered_fraction(answer: Callable[[float, float], float]) -> Exercis
         ],
         "compare with a simulation run: what fraction crosses the cut, and when?",
         "matches the model on 5 cases",
-        equal=_close,
+        equal=close,
+    )
+
+
+def check_sends_needed(answer: Callable[[float, float], int]) -> ExerciseResult:
+    """``answer(loss, confidence)``: fewest independent sends so that at least one arrives
+    with probability ``confidence``: the smallest n with ``1 - loss**n >= confidence``."""
+
+    def right(loss: float, confidence: float) -> int:
+        return max(1, math.ceil(math.log(1 - confidence) / math.log(loss) - 1e-12))
+
+    return diagnose(
+        "sends needed",
+        answer,
+        [(0.1, 0.99), (0.5, 0.99), (0.3, 0.999), (0.05, 0.9)],
+        right,
+        [
+            (
+                lambda p, c: math.ceil(math.log(1 - c) / math.log(1 - p)),
+                "use the loss probability: all n copies must be lost for the message to be lost",
+            ),
+            (
+                lambda p, c: math.floor(math.log(1 - c) / math.log(p)),
+                "round up: n must make the loss probability at most 1 - confidence",
+            ),
+        ],
+        "P(all n lost) = loss ** n; find the smallest n with loss ** n <= 1 - confidence",
+        "the smallest n with loss ** n <= 1 - confidence",
     )

@@ -53,9 +53,10 @@ intervals for shading plots.
 shape of a Jepsen test: safety while faults happen, liveness after.
 """
 
-from labsim.faults.chaos import RandomCrashes, chaos, fault_intervals
+from labsim.faults.chaos import RandomCrashes, chaos
 from labsim.faults.kinds import FAULT_KINDS, KINDS, Effects, Fault, FaultKind
 from labsim.faults.plan import FaultPlan
+from labsim.metrics import fault_intervals
 
 __all__ = [
     "FAULT_KINDS",

@@ -8,8 +8,6 @@ import random
 from collections.abc import Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from labsim.errors import (
     ConfigError,
     check_choice,
@@ -24,7 +22,7 @@ from labsim.world import stream_seed
 if TYPE_CHECKING:
     from labsim.network import Network
 
-__all__ = ["RandomCrashes", "chaos", "fault_intervals"]
+__all__ = ["RandomCrashes", "chaos"]
 
 #: The values chaos draws, by kind: uniform between low and high, rounded to digits.
 _CHAOS_VALUES: dict[str, tuple[float, float, int]] = {
@@ -140,58 +138,6 @@ def _node_list(parameter: str, value: Any) -> list[str]:
     if names is None or not all(isinstance(n, str) and n for n in names):
         raise ConfigError(parameter, value, "a list of node names (not one string)", "chaos")
     return names
-
-
-def fault_intervals(faults: pd.DataFrame, end: float) -> pd.DataFrame:
-    """Turn the recorded ``faults`` table into intervals for shading plots.
-
-    Each ``end`` row closes an open ``start`` of the same kind and target: the latest one with
-    the same value, else the latest one. Stacked faults of one kind on one target thus come
-    out nested (a loss of 0.5 over [1, 5) with a loss of 0.9 over [2, 3) gives exactly those
-    two intervals); for faults that differ in nothing but their times, the count of
-    intervals covering any instant is right whichever start an end closes.
-
-    Args:
-        faults: The ``faults`` frame (time, kind, action, target, value).
-        end: Time used as the end of faults still active when the run stopped.
-
-    Returns:
-        A frame with ``kind``, ``target``, ``start``, ``end`` (point faults such as ``heal``
-        and ``restart`` are left out: what they end has rows of its own).
-    """
-    open_faults: dict[tuple[str, str], list[tuple[float, Any]]] = {}
-    rows = []
-    for row in faults.itertuples(index=False):
-        kind = KINDS.get(row.kind)
-        if kind is not None and not kind.lasting:
-            continue
-        key = (row.kind, row.target)
-        if row.action == "start":
-            open_faults.setdefault(key, []).append((row.time, row.value))
-            continue
-        starts = open_faults.get(key)
-        if not starts:
-            continue
-        match = next(
-            (i for i in range(len(starts) - 1, -1, -1) if _same(starts[i][1], row.value)),
-            len(starts) - 1,
-        )
-        rows.append(
-            {"kind": row.kind, "target": row.target, "start": starts.pop(match)[0], "end": row.time}
-        )
-    for (kind_name, target), starts in open_faults.items():
-        rows.extend(
-            {"kind": kind_name, "target": target, "start": s, "end": end} for s, _ in starts
-        )
-    frame = pd.DataFrame(rows, columns=["kind", "target", "start", "end"])
-    return frame.sort_values(["start", "kind"], ignore_index=True)
-
-
-def _same(a: Any, b: Any) -> bool:
-    # A value column holding None for some kinds reads back as NaN: both mean "no value".
-    if pd.isna(a) or pd.isna(b):
-        return bool(pd.isna(a) and pd.isna(b))
-    return bool(a == b)
 
 
 class RandomCrashes:

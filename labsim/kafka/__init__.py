@@ -1,12 +1,20 @@
 """The Kafka-style model: partitions and keys, topic logs, a broker, producers, consumer groups.
 
+Rooms: :mod:`~labsim.kafka.partitioner` (keys to partitions), :mod:`~labsim.kafka.log` (topics
+and partition logs), :mod:`~labsim.kafka.messages` (what clients and broker say to each
+other), :mod:`~labsim.kafka.broker` (produce and fetch), :mod:`~labsim.kafka.group` (the group
+coordinator), :mod:`~labsim.kafka.assignors`, :mod:`~labsim.kafka.producer` and
+:mod:`~labsim.kafka.consumer` with their settings in :mod:`~labsim.kafka.config`.
+
 Contract functions: :func:`kafka_partition` (the Java client's keyed partitioner) and
 :func:`assign` (consumer-group assignors).
 """
 
-from labsim.kafka.assignors import ASSIGNORS, assign
+from labsim.kafka.assignors import ASSIGNORS, assign, rebalance_protocol
 from labsim.kafka.broker import Broker
-from labsim.kafka.consumer import COMMIT_POLICIES, Consumer, ConsumerConfig
+from labsim.kafka.config import COMMIT_POLICIES, ConsumerConfig, ProducerConfig
+from labsim.kafka.consumer import Consumer
+from labsim.kafka.group import GroupCoordinator
 from labsim.kafka.log import PartitionLog, Record, Topic, TopicConfig
 from labsim.kafka.partitioner import (
     Partitioner,
@@ -15,7 +23,7 @@ from labsim.kafka.partitioner import (
     kafka_partition,
     murmur2,
 )
-from labsim.kafka.producer import Producer, ProducerConfig, SendResult
+from labsim.kafka.producer import Producer, SendResult
 
 __all__ = [
     "ASSIGNORS",
@@ -23,6 +31,7 @@ __all__ = [
     "Broker",
     "Consumer",
     "ConsumerConfig",
+    "GroupCoordinator",
     "PartitionLog",
     "Partitioner",
     "Producer",
@@ -36,4 +45,5 @@ __all__ = [
     "assign",
     "kafka_partition",
     "murmur2",
+    "rebalance_protocol",
 ]

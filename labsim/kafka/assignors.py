@@ -14,10 +14,21 @@ from collections.abc import Mapping, Sequence
 
 from labsim.errors import ConfigError, check_choice, check_int
 
-__all__ = ["ASSIGNORS", "TopicPartition", "assign"]
+__all__ = ["ASSIGNORS", "PROTOCOLS", "TopicPartition", "assign", "rebalance_protocol"]
 
 TopicPartition = tuple[str, int]
 ASSIGNORS = ("range", "roundrobin", "sticky", "cooperative-sticky")
+#: Rebalance protocols: every member revokes everything, or only the partitions that move.
+PROTOCOLS = ("eager", "cooperative")
+
+
+def rebalance_protocol(strategy: str) -> str:
+    """The rebalance protocol an assignor runs under.
+
+    ``"cooperative"`` for ``cooperative-sticky``, ``"eager"`` for the others (as in Kafka,
+    where the assignor declares the protocol it supports).
+    """
+    return "cooperative" if strategy == "cooperative-sticky" else "eager"
 
 
 def _validate(subscriptions: Mapping[str, Sequence[str]], partitions: Mapping[str, int]) -> None:

@@ -18,96 +18,69 @@ refused. With the *eager* protocol every member revokes everything and pauses du
 rebalance; with the *cooperative* protocol (assignor ``cooperative-sticky``) members keep
 consuming the partitions they keep, and only moved partitions pause.
 
-Recorded tables: ``consumed`` (every processed record), ``consumer_events`` (joins, revocations,
-failed commits, ...; ``assigned`` is the number of partitions the member holds after the
-event), ``pauses`` (one row per completed (re)join).
+Every conversation with the broker is a typed message of :mod:`labsim.kafka.messages`.
+
+Recorded tables: ``consumed`` (every processed record), ``consumer_events`` (one row per
+``joined``, ``revoked``, ``lost``, ``left`` or ``commit-failed``: the ``generation``, the
+``partitions`` the event concerns as ``(topic, partition)`` pairs, how many partitions the
+member holds after it (``assigned``) and, for ``left`` and ``commit-failed``, the ``reason``),
+``pauses`` (one row per completed (re)join).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from labsim.dists import Constant, Distribution, as_distribution
-from labsim.errors import ConfigError, check_choice, check_int, check_positive
-from labsim.kafka.assignors import ASSIGNORS, TopicPartition
+from labsim.errors import ConfigError
+from labsim.kafka.assignors import TopicPartition
 from labsim.kafka.broker import Broker
+from labsim.kafka.config import ConsumerConfig
+from labsim.kafka.messages import (
+    REBALANCE_IN_PROGRESS,
+    UNKNOWN_MEMBER_ID,
+    Commit,
+    CommitReply,
+    ErrorReply,
+    Fetch,
+    Fetched,
+    FetchReply,
+    Heartbeat,
+    JoinGroup,
+    JoinReply,
+    LeaveGroup,
+    OffsetFetch,
+    OffsetFetchReply,
+    Position,
+)
 from labsim.network import Network, Node
 from labsim.transport import Endpoint
-from labsim.world import World
 
-__all__ = ["COMMIT_POLICIES", "Consumer", "ConsumerConfig"]
+__all__ = ["CONSUMER_EVENTS", "Consumer"]
 
-COMMIT_POLICIES = ("after", "before", "auto")
-
-
-@dataclass(frozen=True)
-class ConsumerConfig:
-    """Consumer settings (Kafka names in brackets; Kafka's defaults where sensible).
-
-    Attributes:
-        group: Consumer group id (``group.id``).
-        strategy: Assignor (``partition.assignment.strategy``); ``cooperative-sticky`` selects
-            the cooperative rebalance protocol.
-        commit: ``"after"``, ``"before"`` or ``"auto"`` (see the module docs).
-        auto_commit_interval: Seconds between auto-commits (``auto.commit.interval.ms``).
-        max_poll_records: Records per poll at most (``max.poll.records``).
-        processing: Processing time per record (a distribution or seconds).
-        heartbeat_interval: Seconds between heartbeats (``heartbeat.interval.ms``).
-        session_timeout: Silence before the coordinator drops a member (``session.timeout.ms``).
-        max_poll_interval: Longest allowed gap between polls (``max.poll.interval.ms``).
-        request_timeout: Seconds to wait for any broker response.
-        fetch_wait: Seconds to wait before polling again after an empty poll.
-        auto_offset_reset: Where to start without a committed offset: ``"earliest"``/``"latest"``.
-    """
-
-    group: str = "group"
-    strategy: str = "range"
-    commit: str = "after"
-    auto_commit_interval: float = 5.0
-    max_poll_records: int = 500
-    processing: Distribution | float = field(default_factory=lambda: Constant(0.001))
-    heartbeat_interval: float = 3.0
-    session_timeout: float = 45.0
-    max_poll_interval: float = 300.0
-    request_timeout: float = 0.5
-    fetch_wait: float = 0.05
-    auto_offset_reset: str = "earliest"
-
-    def __post_init__(self) -> None:
-        c = "Consumer"
-        check_choice("strategy", self.strategy, ASSIGNORS, c)
-        check_choice("commit", self.commit, COMMIT_POLICIES, c)
-        check_choice("auto_offset_reset", self.auto_offset_reset, ("earliest", "latest"), c)
-        check_positive("auto_commit_interval", self.auto_commit_interval, c)
-        check_int("max_poll_records", self.max_poll_records, 1, c)
-        object.__setattr__(self, "processing", as_distribution(self.processing, "processing"))
-        check_positive("heartbeat_interval", self.heartbeat_interval, c)
-        check_positive("session_timeout", self.session_timeout, c)
-        check_positive("max_poll_interval", self.max_poll_interval, c)
-        check_positive("request_timeout", self.request_timeout, c)
-        check_positive("fetch_wait", self.fetch_wait, c)
-        if self.heartbeat_interval >= self.session_timeout:
-            raise ConfigError(
-                "heartbeat_interval",
-                self.heartbeat_interval,
-                f"less than session_timeout ({self.session_timeout})",
-                c,
-            )
-
-    @property
-    def protocol(self) -> str:
-        """``"cooperative"`` for ``cooperative-sticky``, else ``"eager"``."""
-        return "cooperative" if self.strategy == "cooperative-sticky" else "eager"
+#: Columns of the ``consumer_events`` table.
+CONSUMER_EVENTS = (
+    "time",
+    "consumer",
+    "member",
+    "generation",
+    "event",
+    "partitions",
+    "assigned",
+    "reason",
+)
+#: ``reason`` of a ``left`` event: processing a batch took longer than ``max_poll_interval``.
+MAX_POLL_INTERVAL_EXCEEDED = "max-poll-interval-exceeded"
+#: ``reason`` of a ``commit-failed`` event when the broker did not answer in time.
+TIMEOUT = "timeout"
 
 
 class Consumer:
     """One member of a consumer group, running on a network node.
 
     Args:
-        world: The world.
-        network: The network.
+        network: The network (its world runs and records the consumer).
         node: Node the consumer runs on (its crash stops the consumer; a restart rejoins).
         broker: The broker (coordinator and data).
         topics: Topics to subscribe to.
@@ -119,7 +92,6 @@ class Consumer:
 
     def __init__(
         self,
-        world: World,
         network: Network,
         node: str,
         broker: Broker,
@@ -130,7 +102,7 @@ class Consumer:
         name: str | None = None,
         **settings: Any,
     ):
-        self.world = world
+        self.world = world = network.world
         self.network = network
         self.node: Node = network.node(node)
         self.broker = broker
@@ -161,11 +133,7 @@ class Consumer:
                 "produced_at",
             ),
         ).add
-        self._events = world.table(
-            "consumer_events",
-            ("time", "consumer", "member", "event", "detail", "assigned"),
-            level="summary",
-        ).add
+        self._events = world.table("consumer_events", CONSUMER_EVENTS, level="summary").add
         self._pauses = world.table(
             "pauses",
             ("consumer", "member", "start", "end", "protocol", "partitions_paused", "kept"),
@@ -187,19 +155,41 @@ class Consumer:
         self.node.process(self._poll_loop())
         self.node.process(self._heartbeats())
 
-    def _event(self, event: str, detail: Any = "", assigned: int | None = None) -> None:
-        # ``assigned``: partitions held after the event, as a number a summary can count on
-        # (``detail`` is text for people).
-        held = len(self.assignment) if assigned is None else assigned
-        self._events(self.world.env.now, self.name, self.member_id, event, str(detail), held)
+    def _event(
+        self,
+        event: str,
+        partitions: Iterable[TopicPartition],
+        *,
+        held: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        # ``held``: partitions the member holds after the event, when that is not (yet) the
+        # size of its assignment.
+        assigned = len(self.assignment) if held is None else held
+        self._events(
+            self.world.env.now,
+            self.name,
+            self.member_id,
+            self.generation,
+            event,
+            tuple(partitions),
+            assigned,
+            reason,
+        )
 
-    def _call(
-        self, kind: str, payload: Any, timeout: float | None = None
-    ) -> Generator[Any, Any, Any]:
+    def _call(self, body: Any, timeout: float | None = None) -> Generator[Any, Any, Any]:
         return (
             yield from self.endpoint.call(
-                self.broker.name, kind, payload, timeout or self.config.request_timeout
+                self.broker.name, body, timeout or self.config.request_timeout
             )
+        )
+
+    def _positions(self, partitions: Iterable[TopicPartition]) -> tuple[Position, ...]:
+        """The current position in each of ``partitions`` that has one, in order."""
+        return tuple(
+            Position(topic, partition, self.positions[(topic, partition)])
+            for topic, partition in partitions
+            if (topic, partition) in self.positions
         )
 
     # -- group membership -------------------------------------------------------------------
@@ -213,44 +203,44 @@ class Consumer:
             # Eager protocol: revoke everything before rejoining (commit what was processed).
             if cfg.commit in ("after", "auto"):
                 yield from self._commit(self.assignment)
-            self._event("revoked", len(self.assignment), assigned=0)
-            self.assignment, self.positions = [], {}
+            revoked_all, self.assignment, self.positions = self.assignment, [], {}
+            self._event("revoked", revoked_all)
         while True:
             self.need_rejoin = False
-            payload = (
+            request = JoinGroup(
                 cfg.group,
                 cfg.strategy,
                 self.member_id,
                 self.topics,
                 cfg.session_timeout,
-                list(self.assignment),
+                tuple(self.assignment),
             )
             reply = yield from self._call(
-                "join", payload, self.broker.rebalance_timeout + cfg.request_timeout
+                request, self.broker.rebalance_timeout + cfg.request_timeout
             )
-            if reply is not None:
+            if isinstance(reply, JoinReply):
                 break
             yield env.timeout(cfg.fetch_wait)
-        _, self.member_id, self.generation, new_assignment = reply
-        old, new = set(self.assignment), set(new_assignment)
+        self.member_id, self.generation = reply.member, reply.generation
+        old, new = set(self.assignment), set(reply.assignment)
         revoked = old - new
         if revoked:
             if cfg.commit in ("after", "auto"):
                 yield from self._commit(sorted(revoked))
-            self._event("revoked", len(revoked), assigned=len(old & new))
+            self._event("revoked", sorted(revoked), held=len(old & new))
             for tp in revoked:
                 self.positions.pop(tp, None)
-        added = sorted(new - old)
+        added = tuple(sorted(new - old))
         while added:
-            offsets = yield from self._call("offsets", (cfg.group, added))
-            if offsets is None:
+            offsets = yield from self._call(OffsetFetch(cfg.group, added))
+            if not isinstance(offsets, OffsetFetchReply):
                 yield env.timeout(cfg.fetch_wait)
                 continue
-            for tp, committed, end in offsets:
-                if committed is not None:
-                    self.positions[tp] = committed
+            for o in offsets.offsets:
+                if o.committed is not None:
+                    self.positions[o.tp] = o.committed
                 else:
-                    self.positions[tp] = 0 if cfg.auto_offset_reset == "earliest" else end
+                    self.positions[o.tp] = 0 if cfg.auto_offset_reset == "earliest" else o.end
             break
         self.assignment = sorted(new)
         self._event("joined", self.assignment)
@@ -272,37 +262,49 @@ class Consumer:
                 continue
             if not self.joining and env.now - self.last_poll > cfg.max_poll_interval:
                 # Processing took too long: leave so the group can move on without us.
-                self._event("left", "max_poll_interval exceeded")
-                yield from self._call("leave", (cfg.group, self.member_id))
+                self._event("left", self.assignment, reason=MAX_POLL_INTERVAL_EXCEEDED)
+                yield from self._call(LeaveGroup(cfg.group, self.member_id))
                 self.member_id = None
                 self.need_rejoin = True
                 continue
-            reply = yield from self._call("heartbeat", (cfg.group, self.member_id, self.generation))
-            if reply == "rebalance":
+            reply = yield from self._call(Heartbeat(cfg.group, self.member_id, self.generation))
+            if reply == ErrorReply(REBALANCE_IN_PROGRESS):
                 self.need_rejoin = True
-            elif reply == "unknown-member" and not self.joining:
+            elif reply == ErrorReply(UNKNOWN_MEMBER_ID) and not self.joining:
                 # The coordinator dropped us (session timeout): our partitions are lost.
-                self._event("lost", len(self.assignment), assigned=0)
+                lost, self.assignment, self.positions = self.assignment, [], {}
+                self._event("lost", lost)
                 self.member_id = None
-                self.assignment, self.positions = [], {}
                 self.need_rejoin = True
 
     # -- consuming --------------------------------------------------------------------------
     def _commit(self, partitions: Sequence[TopicPartition]) -> Generator[Any, Any, bool]:
         cfg = self.config
-        offsets = [(tp, self.positions[tp]) for tp in partitions if tp in self.positions]
+        offsets = self._positions(partitions)
         if not offsets or self.member_id is None:
             return False
         generation = self.generation
-        reply = yield from self._call("commit", (cfg.group, self.member_id, generation, offsets))
+        reply = yield from self._call(Commit(cfg.group, self.member_id, generation, offsets))
         self.last_commit = self.world.env.now
-        if reply is None or reply[0] != "ok":
-            self._event("commit-failed", "timeout" if reply is None else reply[1])
-            if reply is not None and not self.joining and generation == self.generation:
-                # Fenced: we are no longer part of the current generation; rejoin.
-                self.need_rejoin = True
-            return False
-        return True
+        if isinstance(reply, CommitReply):
+            return True
+        reason = TIMEOUT if reply is None else reply.reason
+        self._event("commit-failed", (o.tp for o in offsets), reason=reason)
+        if reply is not None and not self.joining and generation == self.generation:
+            # Fenced: we are no longer part of the current generation; rejoin.
+            self.need_rejoin = True
+        return False
+
+    def _accept(self, reply: FetchReply) -> list[Fetched]:
+        """The fetched batches still wanted, moving the positions past them."""
+        accepted = []
+        for fetched in reply.batches:
+            tp, first = fetched.tp, fetched.records[0].offset
+            if tp not in self.positions or self.positions[tp] > first:
+                continue  # revoked meanwhile, or an answer to an older position
+            accepted.append(fetched)
+            self.positions[tp] = fetched.records[-1].offset + 1
+        return accepted
 
     def _poll_loop(self) -> Generator[Any, Any, None]:
         cfg = self.config
@@ -323,36 +325,31 @@ class Consumer:
                 yield env.timeout(cfg.fetch_wait)
                 continue
             assignment = list(self.assignment)
-            positions = [(tp, self.positions[tp]) for tp in assignment if tp in self.positions]
-            reply = yield from self._call("fetch", (positions, cfg.max_poll_records))
-            if not reply:
+            reply = yield from self._call(Fetch(self._positions(assignment), cfg.max_poll_records))
+            if not isinstance(reply, FetchReply) or not reply.batches:
                 yield env.timeout(cfg.fetch_wait)
                 continue
-            batch = []
-            for tp, records in reply:
-                if tp not in self.positions or self.positions[tp] > records[0].offset:
-                    continue  # revoked meanwhile, or an answer to an older position
-                batch.extend((tp, r) for r in records)
-                self.positions[tp] = records[-1].offset + 1
+            batches = self._accept(reply)
             if cfg.commit == "before":
                 yield from self._commit(assignment)
             member, generation = self.member_id, self.generation
-            for (topic, partition), r in batch:
-                yield env.timeout(processing.sample(rng))
-                record_row(
-                    env.now,
-                    self.name,
-                    member,
-                    generation,
-                    cfg.group,
-                    topic,
-                    partition,
-                    r.offset,
-                    r.key,
-                    r.msg_id,
-                    r.timestamp,
-                )
-                if self.handler is not None:
-                    self.handler(r, self)
+            for fetched in batches:
+                for r in fetched.records:
+                    yield env.timeout(processing.sample(rng))
+                    record_row(
+                        env.now,
+                        self.name,
+                        member,
+                        generation,
+                        cfg.group,
+                        fetched.topic,
+                        fetched.partition,
+                        r.offset,
+                        r.key,
+                        r.msg_id,
+                        r.timestamp,
+                    )
+                    if self.handler is not None:
+                        self.handler(r, self)
             if cfg.commit == "after":
                 yield from self._commit(assignment)

@@ -8,6 +8,9 @@ batch carries the producer id and a per-partition sequence number, and the broke
 a retried batch without appending it twice (and refuses batches that arrive out of order, so
 retries cannot reorder records either).
 
+Each request is a :class:`~labsim.kafka.messages.Produce` message; the broker answers with a
+:class:`~labsim.kafka.messages.ProduceReply` or an :class:`~labsim.kafka.messages.ErrorReply`.
+
 Recorded tables: ``sends`` (one row per ``send``), ``produce_requests`` (one row per request
 attempt with its outcome) and ``acks`` (final outcome per record: offset or failure).
 """
@@ -15,52 +18,27 @@ attempt with its outcome) and ``acks`` (final outcome per record: offset or fail
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import simpy
 
-from labsim.errors import check_int, check_non_negative, check_positive
+from labsim.kafka.assignors import TopicPartition
 from labsim.kafka.broker import Broker
+from labsim.kafka.config import ProducerConfig
+from labsim.kafka.messages import (
+    DUPLICATE_SEQUENCE,
+    OUT_OF_ORDER_SEQUENCE,
+    Entry,
+    ErrorReply,
+    Produce,
+    ProduceReply,
+)
 from labsim.kafka.partitioner import Partitioner
 from labsim.network import Network
 from labsim.transport import Endpoint
-from labsim.world import World
 
-__all__ = ["Producer", "ProducerConfig", "SendResult"]
-
-
-@dataclass(frozen=True)
-class ProducerConfig:
-    """Producer settings (Kafka names in brackets).
-
-    Attributes:
-        request_timeout: Seconds to wait for an acknowledgement (``request.timeout.ms``).
-        retries: Retries after the first attempt before giving up (``retries``).
-        retry_backoff: Seconds to wait before a retry (``retry.backoff.ms``).
-        idempotent: Producer id + sequence numbers (``enable.idempotence``).
-        linger: Seconds to wait for more records before sending a batch (``linger.ms``).
-        batch_size: Records per batch at most (``batch.size``, in records here).
-        max_in_flight: Unacknowledged requests at once (``max.in.flight.requests...``).
-        null_key: How records without a key are spread: ``"sticky"`` or ``"round-robin"``.
-    """
-
-    request_timeout: float = 0.5
-    retries: int = 5
-    retry_backoff: float = 0.1
-    idempotent: bool = False
-    linger: float = 0.0
-    batch_size: int = 16
-    max_in_flight: int = 5
-    null_key: str = "sticky"
-
-    def __post_init__(self) -> None:
-        check_positive("request_timeout", self.request_timeout, "Producer")
-        check_int("retries", self.retries, 0, "Producer")
-        check_non_negative("retry_backoff", self.retry_backoff, "Producer")
-        check_non_negative("linger", self.linger, "Producer")
-        check_int("batch_size", self.batch_size, 1, "Producer")
-        check_int("max_in_flight", self.max_in_flight, 1, "Producer")
+__all__ = ["Producer", "SendResult"]
 
 
 @dataclass(frozen=True)
@@ -78,8 +56,7 @@ class Producer:
     """Produces records to a :class:`~labsim.kafka.broker.Broker` over the network.
 
     Args:
-        world: The world.
-        network: The network.
+        network: The network (its world runs and records the producer).
         node: The node the producer runs on.
         broker: The broker (its node name is the destination; its topics the metadata).
         name: Producer id (defaults to the node name).
@@ -89,7 +66,6 @@ class Producer:
 
     def __init__(
         self,
-        world: World,
         network: Network,
         node: str,
         broker: Broker,
@@ -99,20 +75,20 @@ class Producer:
         partitioner: Partitioner | None = None,
         **settings: Any,
     ):
-        self.world = world
+        self.world = world = network.world
         self.network = network
         self.node = network.node(node)
         self.broker = broker
         self.name = name or node
         base = config or ProducerConfig()
-        self.config = ProducerConfig(**{**base.__dict__, **settings}) if settings else base
+        self.config = replace(base, **settings) if settings else base
         self.partitioner = partitioner or Partitioner(
             self.config.null_key, world.rng(f"partitioner-{self.name}"), self.config.batch_size
         )
         self.endpoint = Endpoint.of(network, node)
         self._in_flight = simpy.Resource(world.env, capacity=self.config.max_in_flight)
-        self._batches: dict[tuple[str, int], list[tuple[Any, Any, str, simpy.Event]]] = {}
-        self._sequence: dict[tuple[str, int], int] = {}
+        self._batches: dict[TopicPartition, _Batch] = {}
+        self._sequence: dict[TopicPartition, int] = {}
         self._count = 0
         self._batch_count = 0
         self._sends = world.table(
@@ -135,70 +111,89 @@ class Producer:
         done = self.world.env.event()
         self._sends(self.world.env.now, self.name, msg_id, topic, partition, key)
         tp = (topic, partition)
-        batch = self._batches.setdefault(tp, [])
-        batch.append((key, value, msg_id, done))
-        if len(batch) >= self.config.batch_size or self.config.linger == 0:
+        batch = self._batches.setdefault(tp, _Batch())
+        batch.entries.append(Entry(key, value, msg_id))
+        batch.waiters.append(done)
+        if len(batch.entries) >= self.config.batch_size or self.config.linger == 0:
             self._flush(tp)
-        elif len(batch) == 1:
+        elif len(batch.entries) == 1:
             self.node.process(self._linger(tp, batch))
         return done
 
-    def _linger(self, tp: tuple[str, int], batch: list[Any]) -> Generator[Any, Any, None]:
+    def _linger(self, tp: TopicPartition, batch: _Batch) -> Generator[Any, Any, None]:
         yield self.world.env.timeout(self.config.linger)
         if self._batches.get(tp) is batch:
             self._flush(tp)
 
-    def _flush(self, tp: tuple[str, int]) -> None:
-        batch = self._batches.pop(tp, [])
-        if not batch:
+    def _flush(self, tp: TopicPartition) -> None:
+        batch = self._batches.pop(tp, None)
+        if batch is None:
             return
+        topic, partition = tp
         first_seq = None
         if self.config.idempotent:
             first_seq = self._sequence.get(tp, 0)
-            self._sequence[tp] = first_seq + len(batch)
+            self._sequence[tp] = first_seq + len(batch.entries)
         self._batch_count += 1
-        self.node.process(self._deliver(tp, batch, first_seq, self._batch_count))
+        request = Produce(self.name, topic, partition, first_seq, tuple(batch.entries))
+        self.node.process(self._deliver(request, batch.waiters, self._batch_count))
 
     def _deliver(
-        self, tp: tuple[str, int], batch: list[Any], first_seq: int | None, batch_id: int
+        self, request: Produce, waiters: list[simpy.Event], batch_id: int
     ) -> Generator[Any, Any, None]:
         env = self.world.env
         cfg = self.config
-        topic, partition = tp
-        payload = (self.name, topic, partition, first_seq, [(k, v, m) for k, v, m, _ in batch])
+        topic, partition = request.topic, request.partition
         attempt = 0
         failures = 0
-        offsets = None
+        offsets: tuple[int | None, ...] = (None,) * len(waiters)
         acknowledged = False
         with self._in_flight.request() as slot:
             yield slot
             while True:
                 attempt += 1
                 reply = yield from self.endpoint.call(
-                    self.broker.name, "produce", payload, cfg.request_timeout
+                    self.broker.name, request, cfg.request_timeout
                 )
-                outcome = "timeout" if reply is None else ("ok" if reply[0] == "ok" else reply[1])
+                outcome = _outcome(reply)
                 self._requests(
-                    env.now, self.name, batch_id, attempt, topic, partition, len(batch), outcome
+                    env.now, self.name, batch_id, attempt, topic, partition, len(waiters), outcome
                 )
-                if outcome == "ok":
-                    offsets, acknowledged = reply[1], True
+                if isinstance(reply, ProduceReply):
+                    offsets, acknowledged = reply.offsets, True
                     break
-                if outcome == "duplicate-sequence":
+                if outcome == DUPLICATE_SEQUENCE:
                     # Already appended by an earlier attempt; Kafka treats this as success.
                     acknowledged = True
                     break
                 # An out-of-order answer means an earlier batch is still being retried:
                 # wait for it without using up this batch's retries (bounded all the same).
-                if outcome != "out-of-order-sequence" or attempt > 20 * (cfg.retries + 1):
+                if outcome != OUT_OF_ORDER_SEQUENCE or attempt > 20 * (cfg.retries + 1):
                     failures += 1
                 if failures > cfg.retries:
                     break
                 yield env.timeout(cfg.retry_backoff)
         now = env.now
-        for i, (_, _, msg_id, done) in enumerate(batch):
-            offset = offsets[i] if offsets is not None else None
-            self._acks(
-                now, self.name, msg_id, topic, partition, offset, "ok" if acknowledged else "failed"
-            )
-            done.succeed(SendResult(msg_id, acknowledged, topic, partition, offset))
+        outcome = "ok" if acknowledged else "failed"
+        for entry, done, offset in zip(request.entries, waiters, offsets, strict=True):
+            self._acks(now, self.name, entry.msg_id, topic, partition, offset, outcome)
+            done.succeed(SendResult(entry.msg_id, acknowledged, topic, partition, offset))
+
+
+class _Batch:
+    """Records waiting to be sent to one partition, and the events their senders wait on."""
+
+    __slots__ = ("entries", "waiters")
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.waiters: list[simpy.Event] = []
+
+
+def _outcome(reply: ProduceReply | ErrorReply | None) -> str:
+    """How one produce attempt ended, as the ``produce_requests`` table records it."""
+    if reply is None:
+        return "timeout"
+    if isinstance(reply, ErrorReply):
+        return reply.reason
+    return "ok"

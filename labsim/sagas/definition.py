@@ -14,20 +14,9 @@ from dataclasses import dataclass
 
 from labsim.errors import ConfigError, check_choice, check_positive
 
-__all__ = ["SAGA_MESSAGE_COLUMNS", "STEP_KINDS", "SagaDefinition", "Step"]
+__all__ = ["STEP_KINDS", "SagaDefinition", "Step"]
 
 STEP_KINDS = ("compensatable", "pivot", "retriable")
-#: Columns of the ``saga_messages`` table that orchestrator and services both write (one row
-#: per command, reply or event, with the ids that draw the causal graph).
-SAGA_MESSAGE_COLUMNS = (
-    "time",
-    "event_id",
-    "event_type",
-    "correlation_id",
-    "causation_id",
-    "source",
-    "target",
-)
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,18 @@ it half done once the faults heal.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass, field
 from typing import Any
 
 from labsim.events import Event
 from labsim.eventsourcing.store import InMemoryEventStore
 from labsim.faults import RandomCrashes
-from labsim.network import Network, Node
-from labsim.sagas.definition import SAGA_MESSAGE_COLUMNS, SagaDefinition, Step
+from labsim.network import Node
+from labsim.sagas.definition import SagaDefinition, Step
+from labsim.sagas.messages import Command, Failed, SagaMessageLog, Succeeded
 from labsim.transport import Endpoint
-from labsim.world import World
 
-__all__ = ["ORDER_SAGA", "Orchestrator"]
+__all__ = ["ORDER_SAGA", "Orchestrator", "SagaProgress"]
 
 #: The order flow of the lessons: create → reserve → charge (pivot) → ship → approve.
 ORDER_SAGA = SagaDefinition(
@@ -39,11 +40,30 @@ ORDER_SAGA = SagaDefinition(
 _TERMINAL = ("saga.completed", "saga.compensated")
 
 
+@dataclass(slots=True)
+class SagaProgress:
+    """Where one saga stands, as its stream in the saga log tells it.
+
+    Attributes:
+        args: The saga's arguments (from ``saga.started``).
+        next_step: Index of the next step to perform.
+        done: Indexes of the steps that succeeded, in order.
+        compensating: Whether a step failed (the saga is undoing what it did).
+        compensated: Indexes of the steps already compensated.
+    """
+
+    args: dict[str, Any] = field(default_factory=dict)
+    next_step: int = 0
+    done: list[int] = field(default_factory=list)
+    compensating: bool = False
+    compensated: set[int] = field(default_factory=set)
+
+
 class Orchestrator:
-    """Runs sagas of one definition from the node ``orchestrator``.
+    """Runs sagas of one definition from its node.
 
     Args:
-        world, network: Where it runs.
+        node: The node it runs on (its network and world follow from it).
         definition: The saga definition.
         crash_rate: Probability of crashing at each logged decision (before ``faults_until``).
         faults_until: No crashes after this time.
@@ -54,28 +74,25 @@ class Orchestrator:
 
     def __init__(
         self,
-        world: World,
-        network: Network,
+        node: Node,
         definition: SagaDefinition = ORDER_SAGA,
         *,
         crash_rate: float = 0.0,
         faults_until: float = 0.0,
         restart_after: float = 0.5,
-        node: str = "orchestrator",
         recover: bool = True,
     ):
-        self.world = world
-        self.network = network
+        self.world = world = node.network.world
         self.definition = definition
-        self.node: Node = network.node(node)
+        self.node = node
         self.log = InMemoryEventStore()  # durable: survives the node's crashes
-        self._rng = world.rng("orchestrator")
+        self._rng = world.rng(node.name)
         self._crashes = RandomCrashes(
-            network, node, crash_rate, faults_until, restart_after, self._rng
+            node.network, node.name, crash_rate, faults_until, restart_after, self._rng
         )
-        self.endpoint = Endpoint.of(network, node)
+        self.endpoint = Endpoint.of(node.network, node.name)
         self._timeline = world.table("sagas", ("time", "saga", "event", "step", "detail")).add
-        self._messages = world.table("saga_messages", SAGA_MESSAGE_COLUMNS).add
+        self._messages = SagaMessageLog(world)
         if recover:
             self.node.on_restart(self._recover)
 
@@ -89,9 +106,9 @@ class Orchestrator:
         history = self.log.read_stream(stream)
         cause = history[-1].event if history else None
         event = (
-            cause.caused(event_type, data, source="orchestrator")
+            cause.caused(event_type, data, source=self.node.name)
             if cause is not None
-            else Event(event_type, data, source="orchestrator", correlation_id=saga_id)
+            else Event(event_type, data, source=self.node.name, correlation_id=saga_id)
         )
         self.log.append(stream, [event])
         self._timeline(self.world.now, saga_id, event_type, step, str(data.get("reason", "")))
@@ -103,27 +120,24 @@ class Orchestrator:
             if history[-1].event_type not in _TERMINAL:
                 node.process(self._run(stream.removeprefix("saga-")))
 
-    def _state(self, saga_id: str) -> tuple[dict[str, Any], int, list[int], bool, set[int]]:
-        """From the log: args, next step, steps done, compensating?, compensations done."""
-        args: dict[str, Any] = {}
-        done: list[int] = []
-        compensating = False
-        compensated: set[int] = set()
+    def _progress(self, saga_id: str) -> SagaProgress:
+        """Where saga ``saga_id`` stands, replayed from its stream in the saga log."""
+        progress = SagaProgress()
         for e in self.log.read_stream(f"saga-{saga_id}"):
             if e.event_type == "saga.started":
-                args = e.data["args"]
+                progress.args = e.data["args"]
             elif e.event_type == "step.succeeded":
-                done.append(e.data["index"])
+                progress.done.append(e.data["index"])
             elif e.event_type == "step.failed":
-                compensating = True
+                progress.compensating = True
             elif e.event_type == "compensation.done":
-                compensated.add(e.data["index"])
-        next_step = (max(done) + 1) if done else 0
-        return args, next_step, done, compensating, compensated
+                progress.compensated.add(e.data["index"])
+        progress.next_step = (max(progress.done) + 1) if progress.done else 0
+        return progress
 
     def _call(
         self, saga_id: str, step: Step, command: str, key: Any, args: dict[str, Any]
-    ) -> Generator[Any, Any, tuple[str, dict[str, Any]]]:
+    ) -> Generator[Any, Any, Succeeded | Failed]:
         # Retry until the participant answers: a timeout says nothing about what happened.
         while True:
             history = self.log.read_stream(f"saga-{saga_id}")
@@ -131,53 +145,43 @@ class Orchestrator:
             command_event = Event(
                 f"{step.service}.{command}",
                 {"saga": saga_id},
-                source="orchestrator",
+                source=self.node.name,
                 correlation_id=saga_id,
                 causation_id=cause,
             )
-            self._messages(
-                self.world.now,
-                command_event.event_id,
-                command_event.event_type,
-                saga_id,
-                cause,
-                "orchestrator",
-                step.service,
-            )
-            reply = yield from self.endpoint.call(
-                step.service,
-                "command",
-                (key, command, {"saga": saga_id, **args}, command_event.event_id),
-                step.timeout,
-            )
-            if reply is not None:
-                outcome, data, _reply_id = reply
-                return outcome, data
+            self._messages.record(command_event, step.service)
+            msg = Command(key, command, {"saga": saga_id, **args}, command_event.event_id)
+            match (yield from self.endpoint.call(step.service, msg, step.timeout)):
+                case Succeeded() | Failed() as reply:
+                    return reply
+                case None:  # no answer in time: send the command again
+                    continue
 
     def _run(self, saga_id: str) -> Generator[Any, Any, None]:
         steps = self.definition.steps
-        args, i, done, compensating, compensated = self._state(saga_id)
+        progress = self._progress(saga_id)
+        args, done = progress.args, progress.done
+        i, compensating = progress.next_step, progress.compensating
         while not compensating and i < len(steps):
             step = steps[i]
-            outcome, data = yield from self._call(
-                saga_id, step, step.action, (saga_id, i, "action"), args
-            )
-            if outcome == "ok":
-                self._append(saga_id, "step.succeeded", {"index": i}, step.name)
-                done.append(i)
-                i += 1
-            elif step.kind == "retriable":
-                yield self.world.env.timeout(step.timeout)  # retry until it succeeds
-                continue
-            else:
-                self._append(saga_id, "step.failed", {"index": i, **data}, step.name)
-                compensating = True
+            reply = yield from self._call(saga_id, step, step.action, (saga_id, i, "action"), args)
+            match reply:
+                case Succeeded():
+                    self._append(saga_id, "step.succeeded", {"index": i}, step.name)
+                    done.append(i)
+                    i += 1
+                case Failed() if step.kind == "retriable":
+                    yield self.world.env.timeout(step.timeout)  # retry until it succeeds
+                    continue
+                case Failed(data=data):
+                    self._append(saga_id, "step.failed", {"index": i, **data}, step.name)
+                    compensating = True
             if self._crashes.maybe():
                 return
         if compensating:
             for j in sorted(done, reverse=True):
                 step = steps[j]
-                if j in compensated or step.compensation is None:
+                if j in progress.compensated or step.compensation is None:
                     continue
                 yield from self._call(
                     saga_id, step, step.compensation, (saga_id, j, "compensation"), args

@@ -4,8 +4,12 @@ Each service is a network node with its own small database (a dict that survives
 disk would) and handles commands idempotently: the result of every command is stored under its
 idempotency key in the same "transaction" as its effect, so a retried command returns the stored
 result instead of charging twice. Events a service emits are written to its **outbox** in that
-same transaction and published by a relay, at least once, until every subscriber acknowledged —
-so a crash between a change and its event never loses the event.
+same transaction and pushed by the outbox's :class:`~labsim.outbox.Relay`, at least once, until
+every subscriber acknowledged — so a crash between a change and its event never loses the
+event. The messages themselves are typed (:mod:`labsim.sagas.messages`): a
+:class:`~labsim.sagas.messages.Command` is answered :class:`~labsim.sagas.messages.Succeeded`
+or :class:`~labsim.sagas.messages.Failed`, a :class:`~labsim.sagas.messages.Notify` with an
+:class:`~labsim.sagas.messages.Ack`.
 
 With ``durable_outbox=False`` the pending events live only in memory — publish "after the
 commit" — and a crash loses them: the flow stops half way.
@@ -24,117 +28,144 @@ live services.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from labsim.events import Event
 from labsim.faults import RandomCrashes
-from labsim.network import Network, Node
-from labsim.sagas.definition import SAGA_MESSAGE_COLUMNS
-from labsim.transport import Endpoint, Request, Response
-from labsim.world import World
+from labsim.network import Node
+from labsim.outbox import Relay
+from labsim.sagas.messages import Ack, Command, Failed, Notify, SagaMessageLog, Succeeded
+from labsim.transport import Endpoint, Request
 
-__all__ = ["Inventory", "Orders", "Payments", "Service", "Shipping"]
+__all__ = ["Inventory", "Orders", "OutboxEntry", "Payments", "Service", "Shipping"]
+
+#: What a command handler returns (and what is stored under the command's idempotency key).
+Result = Succeeded | Failed
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    """An event in a service's outbox and the subscribers that have not acknowledged it yet."""
+
+    event: Event
+    targets: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    # One event for one subscriber: what the relay sends.
+    entry: OutboxEntry
+    target: str
 
 
 class Service:
-    """Base class: a node, a durable db, idempotent command handling, an outbox relay."""
+    """Base class: a node, a durable db, idempotent command handling, an outbox relay.
 
-    name = "service"
+    Args:
+        node: The service's node; its name is the service's name (its network and world
+            follow from it).
+        crash_rate: Probability of crashing while handling a message (before
+            ``faults_until``).
+        faults_until: No crashes after this time.
+        restart_after: Seconds until a crashed service restarts.
+        durable_outbox: Keep pending events in the database (else in memory, lost in a crash).
+    """
 
     def __init__(
         self,
-        world: World,
-        network: Network,
+        node: Node,
         *,
         crash_rate: float = 0.0,
         faults_until: float = 0.0,
         restart_after: float = 0.5,
         durable_outbox: bool = True,
     ):
-        self.world = world
-        self.network = network
-        self.node: Node = network.node(self.name)
+        self.world = world = node.network.world
+        self.node = node
+        self.name = node.name
         self.db: dict[str, Any] = {}
-        self.processed: dict[Any, Any] = {}  # idempotency key -> stored result
-        self.outbox: list[tuple[Event, list[str]]] = []  # (event, subscribers not yet acked)
+        self.processed: dict[Any, Result] = {}  # idempotency key -> stored result
+        self.outbox: list[OutboxEntry] = []
         self.subscribers: dict[str, list[str]] = {}  # event type -> service names
         self.durable_outbox = durable_outbox
         self._rng = world.rng(f"service-{self.name}")
         self._decisions = world.rng(f"decisions-{self.name}")
         self._crashes = RandomCrashes(
-            network, self.name, crash_rate, faults_until, restart_after, self._rng
+            node.network, self.name, crash_rate, faults_until, restart_after, self._rng
         )
-        self.endpoint = Endpoint.of(network, self.name)
+        self.endpoint = Endpoint.of(node.network, self.name)
         self._handled = world.table(
             "saga_steps", ("time", "saga", "service", "command", "outcome", "duplicate")
         ).add
-        self._messages = world.table("saga_messages", SAGA_MESSAGE_COLUMNS).add
-        self.handlers: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {}
+        self._messages = SagaMessageLog(world)
+        self.handlers: dict[str, Callable[[dict[str, Any]], Result]] = {}
         self.reactions: dict[str, Callable[[Event], None]] = {}
-        self._start(self.node)
-        self.node.on_restart(self._start)
-
-    def _start(self, node: Node) -> None:
-        if not self.durable_outbox:
-            self.outbox = []  # events kept only in memory are lost with the crash
         # The endpoint owns the inbox; requests arrive through its dispatcher hook.
         self.endpoint.serve(self._on_request)
-        node.process(self._relay())
+        node.on_restart(self._restart)
+        # Pushes each event to each subscriber until it acknowledges; the subscribers are
+        # independent, so one that does not answer holds up no other.
+        self.relay = Relay(
+            node,
+            pending=self._unsent,
+            send=self._send,
+            mark_sent=self._mark_sent,
+            interval=0.02,
+            stop_at_failure=False,
+            pause_after_pass=False,
+        )
+
+    def _restart(self, node: Node) -> None:
+        if not self.durable_outbox:
+            self.outbox = []  # events kept only in memory are lost with the crash
 
     # -- requests ---------------------------------------------------------------------------
     def _on_request(self, request: Request) -> None:
         if not self.node.up:
             return
-        if request.kind == "command":
-            self._command(request)
-        elif request.kind == "event":
-            self._event(request)
+        match request.body:
+            case Command() as msg:
+                self._command(request, msg)
+            case Notify() as msg:
+                self._notified(request, msg.event)
+            case body:
+                raise TypeError(f"{self.name}: no saga request: {body!r}")
 
-    def _command(self, request: Request) -> None:
-        key, command, args, cause = request.payload
+    def _command(self, request: Request, msg: Command) -> None:
         if self._rng.random() < 0.5 and self._crashes.maybe():
             return  # crashed before doing anything: the caller will retry
-        duplicate = key in self.processed
+        duplicate = msg.key in self.processed
         if not duplicate:
-            self.processed[key] = self.handlers[command](args)
-        outcome, data = self.processed[key]
-        self._handled(self.world.now, args["saga"], self.name, command, outcome, duplicate)
+            self.processed[msg.key] = self.handlers[msg.command](dict(msg.args))
+        result = self.processed[msg.key]
+        saga = msg.args["saga"]
+        self._handled(self.world.now, saga, self.name, msg.command, result.outcome, duplicate)
         if self._crashes.maybe():
             return  # crashed after the effect, before the reply
         reply = Event(
-            f"{self.name}.{command}.{outcome}",
-            data,
+            f"{self.name}.{msg.command}.{result.outcome}",
+            result.data,
             source=self.name,
-            correlation_id=args["saga"],
-            causation_id=cause,
+            correlation_id=saga,
+            causation_id=msg.command_id,
         )
-        self._messages(
-            self.world.now,
-            reply.event_id,
-            reply.event_type,
-            reply.correlation_id,
-            reply.causation_id,
-            self.name,
-            request.src,
-        )
-        self.network.send(
-            self.name, request.src, Response(request.corr, (outcome, data, reply.event_id))
-        )
+        self._messages.record(reply, request.src)
+        self.endpoint.reply(request, replace(result, event_id=reply.event_id))
 
-    def _event(self, request: Request) -> None:
-        event: Event = request.payload
+    def _notified(self, request: Request, event: Event) -> None:
         if self._rng.random() < 0.5 and self._crashes.maybe():
             return
         key = ("event", event.event_id)
         duplicate = key in self.processed
         if not duplicate:
-            self.processed[key] = ("ok", {})
+            self.processed[key] = Succeeded({})
             reaction = self.reactions.get(event.event_type)
             if reaction is not None:
                 reaction(event)  # changes the db and appends to the outbox, atomically
         if self._crashes.maybe():
             return  # the change is durable; the publisher will resend and we dedupe
-        self.network.send(self.name, request.src, Response(request.corr, "ack"))
+        self.endpoint.reply(request, Ack(event.event_id))
 
     # -- events (choreography) --------------------------------------------------------------
     def emit(self, event_type: str, data: dict[str, Any], cause: Event | None) -> None:
@@ -144,32 +175,23 @@ class Service:
         else:
             event = cause.caused(event_type, data, source=self.name)
         targets = list(self.subscribers.get(event_type, []))
-        self.outbox.append((event, targets))
+        self.outbox.append(OutboxEntry(event, targets))
         for target in targets:
-            self._messages(
-                self.world.now,
-                event.event_id,
-                event.event_type,
-                event.correlation_id,
-                event.causation_id,
-                self.name,
-                target,
-            )
+            self._messages.record(event, target)
 
-    def _relay(self) -> Generator[Any, Any, None]:
-        env = self.world.env
-        while True:
-            pending = [(e, t) for e, targets in self.outbox for t in targets]
-            if not pending:
-                yield env.timeout(0.02)
-                continue
-            for event, target in pending:
-                reply = yield from self.endpoint.call(target, "event", event, 0.2)
-                if reply == "ack":
-                    for e, targets in self.outbox:
-                        if e is event and target in targets:
-                            targets.remove(target)
-            self.outbox = [(e, t) for e, t in self.outbox if t]
+    def _unsent(self) -> list[_Sending]:
+        # Drop the entries every subscriber has acknowledged, then list what is left.
+        self.outbox = [entry for entry in self.outbox if entry.targets]
+        return [_Sending(entry, target) for entry in self.outbox for target in entry.targets]
+
+    def _send(self, item: _Sending) -> Generator[Any, Any, bool]:
+        reply = yield from self.endpoint.call(item.target, Notify(item.entry.event), 0.2)
+        return isinstance(reply, Ack)
+
+    @staticmethod
+    def _mark_sent(item: _Sending) -> None:
+        if item.target in item.entry.targets:
+            item.entry.targets.remove(item.target)
 
     def decide(self, probability: float) -> bool:
         """A business decision drawn from this service's own random stream."""
@@ -183,10 +205,8 @@ class Service:
 class Orders(Service):
     """Orders: pending → approved, or cancelled."""
 
-    name = "order"
-
-    def __init__(self, world: World, network: Network, **kwargs: Any):
-        super().__init__(world, network, **kwargs)
+    def __init__(self, node: Node, **kwargs: Any):
+        super().__init__(node, **kwargs)
         self.db["orders"] = {}
         self.handlers = {"create": self._create, "cancel": self._cancel, "approve": self._approve}
         self.reactions = {
@@ -195,19 +215,19 @@ class Orders(Service):
             "inventory.released": lambda e: self._finish(e, "cancelled", "order.cancelled"),
         }
 
-    def _create(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _create(self, args: dict[str, Any]) -> Result:
         self.db["orders"].setdefault(args["saga"], {"status": "pending", **args})
-        return "ok", {"saga": args["saga"]}
+        return Succeeded({"saga": args["saga"]})
 
-    def _cancel(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _cancel(self, args: dict[str, Any]) -> Result:
         order = self.db["orders"].get(args["saga"])
         if order is not None:
             order["status"] = "cancelled"
-        return "ok", {"saga": args["saga"]}
+        return Succeeded({"saga": args["saga"]})
 
-    def _approve(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _approve(self, args: dict[str, Any]) -> Result:
         self.db["orders"][args["saga"]]["status"] = "approved"
-        return "ok", {"saga": args["saga"]}
+        return Succeeded({"saga": args["saga"]})
 
     def place(self, saga: str, qty: int, amount: float) -> None:
         """Choreography entry point: create the order and emit ``order.created``."""
@@ -230,10 +250,8 @@ class Orders(Service):
 class Inventory(Service):
     """Stock and reservations; ``reserve`` fails when stock is short."""
 
-    name = "inventory"
-
-    def __init__(self, world: World, network: Network, stock: int = 100, **kwargs: Any):
-        super().__init__(world, network, **kwargs)
+    def __init__(self, node: Node, stock: int = 100, **kwargs: Any):
+        super().__init__(node, **kwargs)
         self.db.update(stock=stock, initial=stock, reservations={})
         self.handlers = {"reserve": self._reserve, "release": self._release}
         self.reactions = {
@@ -241,20 +259,20 @@ class Inventory(Service):
             "payment.failed": self._on_payment_failed,
         }
 
-    def _reserve(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _reserve(self, args: dict[str, Any]) -> Result:
         if args["saga"] in self.db["reservations"]:
-            return "ok", {"saga": args["saga"]}
+            return Succeeded({"saga": args["saga"]})
         if self.db["stock"] < args["qty"]:
-            return "failed", {"saga": args["saga"], "reason": "out of stock"}
+            return Failed({"saga": args["saga"], "reason": "out of stock"})
         self.db["stock"] -= args["qty"]
         self.db["reservations"][args["saga"]] = args["qty"]
-        return "ok", {"saga": args["saga"]}
+        return Succeeded({"saga": args["saga"]})
 
-    def _release(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _release(self, args: dict[str, Any]) -> Result:
         # Safe whether or not the reservation happened: compensations must be.
         qty = self.db["reservations"].pop(args["saga"], 0)
         self.db["stock"] += qty
-        return "ok", {"saga": args["saga"]}
+        return Succeeded({"saga": args["saga"]})
 
     def record_state(self) -> None:
         """The stock as one ``saga_stock`` row; one ``saga_reservations`` row per reservation."""
@@ -266,8 +284,8 @@ class Inventory(Service):
             add(saga, qty)
 
     def _on_order_created(self, event: Event) -> None:
-        outcome, _ = self._reserve(dict(event.data))
-        kind = "inventory.reserved" if outcome == "ok" else "inventory.failed"
+        reserved = isinstance(self._reserve(dict(event.data)), Succeeded)
+        kind = "inventory.reserved" if reserved else "inventory.failed"
         self.emit(kind, dict(event.data), event)
 
     def _on_payment_failed(self, event: Event) -> None:
@@ -278,27 +296,25 @@ class Inventory(Service):
 class Payments(Service):
     """Charges and refunds; a charge is declined with probability ``decline_rate``."""
 
-    name = "payment"
-
-    def __init__(self, world: World, network: Network, decline_rate: float = 0.2, **kwargs: Any):
-        super().__init__(world, network, **kwargs)
+    def __init__(self, node: Node, decline_rate: float = 0.2, **kwargs: Any):
+        super().__init__(node, **kwargs)
         self.decline_rate = decline_rate
         self.db.update(charged={}, refunded={})
         self.handlers = {"charge": self._charge, "refund": self._refund}
         self.reactions = {"inventory.reserved": self._on_reserved}
 
-    def _charge(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _charge(self, args: dict[str, Any]) -> Result:
         if args["saga"] in self.db["charged"]:
-            return "ok", {"saga": args["saga"]}
+            return Succeeded({"saga": args["saga"]})
         if self.decide(self.decline_rate):
-            return "failed", {"saga": args["saga"], "reason": "card declined"}
+            return Failed({"saga": args["saga"], "reason": "card declined"})
         self.db["charged"][args["saga"]] = args["amount"]
-        return "ok", {"saga": args["saga"]}
+        return Succeeded({"saga": args["saga"]})
 
-    def _refund(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _refund(self, args: dict[str, Any]) -> Result:
         if args["saga"] in self.db["charged"] and args["saga"] not in self.db["refunded"]:
             self.db["refunded"][args["saga"]] = self.db["charged"][args["saga"]]
-        return "ok", {"saga": args["saga"]}
+        return Succeeded({"saga": args["saga"]})
 
     def record_state(self) -> None:
         """One ``saga_payments`` row per charge and per refund: saga, kind, amount."""
@@ -308,25 +324,23 @@ class Payments(Service):
                 add(saga, kind, amount)
 
     def _on_reserved(self, event: Event) -> None:
-        outcome, _ = self._charge(dict(event.data))
-        kind = "payment.processed" if outcome == "ok" else "payment.failed"
+        charged = isinstance(self._charge(dict(event.data)), Succeeded)
+        kind = "payment.processed" if charged else "payment.failed"
         self.emit(kind, dict(event.data), event)
 
 
 class Shipping(Service):
     """Shipments (a retriable step: scheduling never fails for good)."""
 
-    name = "shipping"
-
-    def __init__(self, world: World, network: Network, **kwargs: Any):
-        super().__init__(world, network, **kwargs)
+    def __init__(self, node: Node, **kwargs: Any):
+        super().__init__(node, **kwargs)
         self.db["shipments"] = {}
         self.handlers = {"schedule": self._schedule}
         self.reactions = {"payment.processed": self._on_paid}
 
-    def _schedule(self, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _schedule(self, args: dict[str, Any]) -> Result:
         self.db["shipments"][args["saga"]] = True
-        return "ok", {"saga": args["saga"]}
+        return Succeeded({"saga": args["saga"]})
 
     def record_state(self) -> None:
         """One ``saga_shipments`` row per scheduled shipment."""

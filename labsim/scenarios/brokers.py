@@ -168,9 +168,9 @@ class BrokersScenario(Scenario):
         network = Network(
             world, ["broker", "producer", *names], latency=Exponential.from_mean(ms(1))
         )
-        broker = Broker(world, network, metrics_interval=0.1)
+        broker = Broker(network, metrics_interval=0.1)
         broker.create_topic("orders", partitions=p.partitions)
-        producer = Producer(world, network, "producer", broker)
+        producer = Producer(network, "producer", broker)
         # Short heartbeats and session timeouts: these runs last seconds, not hours.
         settings: dict[str, Any] = {"heartbeat_interval": 0.5, "session_timeout": 3.0}
         if p.processing_ms is not None:
@@ -178,7 +178,7 @@ class BrokersScenario(Scenario):
         for name in names:
             group = "group" if p.groups == "one" else f"service-{name}"
             config = ConsumerConfig(group=group, **settings)
-            Consumer(world, network, name, broker, ["orders"], config=config)
+            Consumer(network, name, broker, ["orders"], config=config)
         world.process(_publish(world, producer, p))
         plan.apply(network)
         return broker

@@ -24,7 +24,7 @@ import pandas as pd
 
 from labsim.faults import FaultPlan
 from labsim.kafka.assignors import ASSIGNORS
-from labsim.kafka.consumer import COMMIT_POLICIES
+from labsim.kafka.config import COMMIT_POLICIES
 from labsim.outbox import DESIGNS
 from labsim.params import Params, param, same_as
 from labsim.result import Result

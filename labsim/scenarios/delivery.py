@@ -1,10 +1,12 @@
 """Delivery semantics under chaos: at-most-once, at-least-once, at-least-once with an inbox.
 
-A producer publishes ``messages`` orders over the network to a broker queue; three workers
-process them, each order applying one side effect (a charge). The same seeded chaos plan hits
-every semantics (common random numbers): message loss on the producer's links, worker crashes
-in the middle of processing, and occasional crashes right after the side effect and before the
-acknowledgement. Then everything heals and the run continues until the queue drains.
+A producer publishes ``messages`` orders over the network to the ``orders`` queue of a
+:class:`~labsim.amqp.MessageBroker` served on node ``broker`` (a
+:class:`~labsim.amqp.BrokerServer`); three workers process them, each order applying one side
+effect (a charge). The same seeded chaos plan hits every semantics (common random numbers):
+message loss on the producer's links, worker crashes in the middle of processing, and
+occasional crashes right after the side effect and before the acknowledgement. Then everything
+heals and the run continues until the queue drains.
 
 * ``at-most-once`` — fire-and-forget publishing, acknowledgement *before* processing: a lost
   publish or a crash mid-processing loses the message; nothing is ever processed twice.
@@ -27,8 +29,17 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.amqp.broker import Message, MessageBroker, Queue
-from labsim.amqp.workers import FailureModel, Inbox, RetryPolicy, start_workers
+from labsim.amqp import (
+    BrokerServer,
+    Confirm,
+    FailureModel,
+    Inbox,
+    MessageBroker,
+    Nack,
+    Publisher,
+    RetryPolicy,
+    start_workers,
+)
 from labsim.checks import check_accounting, check_duplicate_effects, check_lost_messages
 from labsim.dists import Exponential
 from labsim.faults import Fault, FaultPlan, chaos
@@ -36,7 +47,6 @@ from labsim.metrics import percentiles
 from labsim.network import Network
 from labsim.params import Params, param
 from labsim.scenarios.base import Scenario
-from labsim.transport import Endpoint, Request, Response
 from labsim.world import World, ms
 
 __all__ = [
@@ -51,6 +61,8 @@ __all__ = [
 
 SEMANTICS = ("at-most-once", "at-least-once", "at-least-once+inbox")
 WORKERS = ("w1", "w2", "w3")
+#: The queue the orders go to (published through the default exchange, keyed by its name).
+QUEUE = "orders"
 # Share of the chaos plan's length left without faults at its end (the liveness phase).
 _HEAL_FRACTION = 0.3
 
@@ -133,34 +145,26 @@ def default_chaos(p: DeliveryParams, seed: int) -> FaultPlan:
     return FaultPlan((*crashes.faults, loss))
 
 
-def _serve(network: Network, queue: Queue, confirm: bool) -> Generator[Any, Any, None]:
-    # The broker's front door: enqueue each publish request, and confirm it if asked to.
-    inbox = network.node("broker").inbox
-    while True:
-        request = yield inbox.get()
-        if isinstance(request, Request) and request.kind == "publish":
-            queue.publish(Message(request.payload))
-            if confirm:  # publisher confirm
-                network.send("broker", request.src, Response(request.corr, "ack"))
-
-
-def _start_producer(world: World, network: Network, p: DeliveryParams) -> None:
-    # The producer's endpoint and table exist before its process starts, as in every run.
-    endpoint = Endpoint.of(network, "producer")
+def _start_producer(network: Network, p: DeliveryParams) -> None:
+    # The producer's connection and table exist before its process starts, as in every run.
+    world = network.world
+    publisher = Publisher(network.node("producer"), "broker", confirm_timeout=p.confirm_timeout)
     published = world.table("published", ("time", "msg_id", "attempts", "confirmed")).add
 
     def publish_one(msg_id: int) -> Generator[Any, Any, None]:
         start = world.now
         if p.semantics == "at-most-once":
-            network.send("producer", "broker", Request("publish", 0, "producer", msg_id))
+            publisher.send(QUEUE, msg_id)
             published(start, msg_id, 1, False)
             return
         attempts = 0
         while True:
             attempts += 1
-            reply = yield from endpoint.call("broker", "publish", msg_id, p.confirm_timeout)
-            if reply is not None:
-                break
+            match (yield from publisher.publish(QUEUE, msg_id)):
+                case Confirm():
+                    break
+                case Nack() | None:  # refused, or no answer in time: publish again
+                    continue
         published(start, msg_id, attempts, True)
 
     def producer() -> Generator[Any, Any, None]:
@@ -197,8 +201,8 @@ class DeliveryScenario(Scenario):
             world, ["producer", "broker", *WORKERS], latency=Exponential.from_mean(ms(2))
         )
         broker = MessageBroker(world)
-        dlq = broker.declare_queue("orders.dlq")
-        queue = broker.declare_queue("orders", dead_letter=dlq)
+        dlq = broker.declare_queue(f"{QUEUE}.dlq")
+        queue = broker.declare_queue(QUEUE, dead_letter=dlq)
         at_most_once = p.semantics == "at-most-once"
         start_workers(
             queue,
@@ -214,8 +218,8 @@ class DeliveryScenario(Scenario):
             ack="before" if at_most_once else "after",
             inbox=Inbox(p.inbox_retention) if p.semantics == "at-least-once+inbox" else None,
         )
-        network.node("broker").process(_serve(network, queue, confirm=not at_most_once))
-        _start_producer(world, network, p)
+        BrokerServer(network.node("broker"), broker)
+        _start_producer(network, p)
         plan.apply(network)
         return broker
 
@@ -228,9 +232,9 @@ class DeliveryScenario(Scenario):
     def summarize(self, p: DeliveryParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         effects = frames["effects"]
         amqp = frames["amqp"]
-        dead = amqp[(amqp["queue"] == "orders") & (amqp["event"] == "dead-lettered")]["msg_id"]
+        dead = amqp[(amqp["queue"] == QUEUE) & (amqp["event"] == "dead-lettered")]["msg_id"]
         state = frames["amqp_state"]
-        in_flight = state.loc[state["queue"] == "orders", "msg_id"]
+        in_flight = state.loc[state["queue"] == QUEUE, "msg_id"]
         intents = range(p.messages)
         lost = check_lost_messages(intents, effects, dead)
         dups = check_duplicate_effects(effects)

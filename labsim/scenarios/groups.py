@@ -21,13 +21,22 @@ from labsim.dists import Exponential
 from labsim.faults import Fault, FaultPlan
 from labsim.kafka import Broker, Consumer, Producer
 from labsim.kafka.assignors import ASSIGNORS
-from labsim.kafka.consumer import COMMIT_POLICIES
+from labsim.kafka.config import COMMIT_POLICIES
 from labsim.network import Network
 from labsim.params import Params, param
 from labsim.scenarios.base import Scenario
 from labsim.world import World, ms
 
-__all__ = ["MAX_RECORDS", "SCENARIO", "GroupParams", "GroupScenario", "figures", "run"]
+__all__ = [
+    "MAX_RECORDS",
+    "SCENARIO",
+    "GroupParams",
+    "GroupScenario",
+    "figures",
+    "final_assignments",
+    "idle_consumers",
+    "run",
+]
 
 #: Most records one run may produce (``rate`` x ``duration``): a bound on memory and time.
 MAX_RECORDS = 10_000_000
@@ -107,6 +116,12 @@ def _produce(world: World, producer: Producer, p: GroupParams) -> Generator[Any,
         n += 1
 
 
+def final_assignments(consumer_events: pd.DataFrame) -> pd.Series:
+    """Each consumer's partitions after its latest join (index ``consumer``), as a list."""
+    joined = consumer_events[consumer_events["event"] == "joined"]
+    return joined.groupby("consumer")["partitions"].last().map(list)
+
+
 def idle_consumers(consumer_events: pd.DataFrame) -> int:
     """Members whose latest assignment is empty (from ``consumer_events``' ``assigned``)."""
     joined = consumer_events[consumer_events["event"] == "joined"]
@@ -150,12 +165,11 @@ class GroupScenario(Scenario):
     ) -> tuple[Network, Broker, list[Consumer]]:
         names = ["broker", "producer", *p.consumer_names]
         network = Network(world, names, latency=Exponential.from_mean(ms(p.latency_ms)))
-        broker = Broker(world, network, metrics_interval=0.25)
+        broker = Broker(network, metrics_interval=0.25)
         broker.create_topic("events", partitions=p.partitions)
-        producer = Producer(world, network, "producer", broker, linger=0.005)
+        producer = Producer(network, "producer", broker, linger=0.005)
         consumers = [
             Consumer(
-                world,
                 network,
                 name,
                 broker,
@@ -191,7 +205,7 @@ class GroupScenario(Scenario):
             "produced": int((frames["acks"]["outcome"] == "ok").sum()),
             "processed": len(consumed),
             "duplicates": len(consumed) - len(consumed.drop_duplicates(["partition", "offset"])),
-            "lost": int(kinds.get("lost", 0)),
+            "lost": int(kinds.get("lost-write", 0)),
             "rebalances": len(frames["rebalances"]),
             "pause_total_s": float((paused["end"] - paused["start"]).sum()),
             "max_lag": int(lag.max()) if len(lag) else 0,

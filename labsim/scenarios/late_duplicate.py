@@ -14,8 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.amqp.broker import Message, MessageBroker, Queue
-from labsim.amqp.workers import Inbox, start_workers
+from labsim.amqp import Inbox, Message, MessageBroker, Queue, start_workers
 from labsim.faults import FaultPlan
 from labsim.network import Network
 from labsim.params import Params, param

@@ -18,7 +18,7 @@ from labsim.dists import Exponential
 from labsim.faults import Fault, FaultPlan
 from labsim.metrics import percentiles
 from labsim.network import Network
-from labsim.outbox import DESIGNS, EventBroker, OrderService
+from labsim.outbox import DESIGNS, OrderService, event_broker
 from labsim.params import Params, param
 from labsim.scenarios.base import Scenario
 from labsim.world import World, ms
@@ -96,11 +96,10 @@ class OutboxScenario(Scenario):
 
     def build(self, p: OutboxParams, world: World, plan: FaultPlan) -> OrderService:
         network = Network(world, ["order", "broker"], latency=Exponential.from_mean(ms(5)))
-        broker = EventBroker(world, network)
+        event_broker(network.node("broker"))
         service = OrderService(
-            world,
-            network,
-            broker,
+            network.node("order"),
+            "broker",
             design=p.design,
             crash_rate=p.crash_rate,
             faults_until=p.faults_until,

@@ -13,8 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.amqp.broker import Message, MessageBroker
-from labsim.amqp.workers import FailureModel, start_workers
+from labsim.amqp import FailureModel, Message, MessageBroker, start_workers
 from labsim.faults import FaultPlan
 from labsim.network import Network
 from labsim.params import Params, param

@@ -14,8 +14,15 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.amqp.broker import Message, MessageBroker, Queue
-from labsim.amqp.workers import JITTER, FailureModel, RetryPolicy, start_workers
+from labsim.amqp import (
+    JITTER,
+    FailureModel,
+    Message,
+    MessageBroker,
+    Queue,
+    RetryPolicy,
+    start_workers,
+)
 from labsim.faults import FaultPlan
 from labsim.network import Network
 from labsim.params import Params, param

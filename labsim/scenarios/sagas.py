@@ -195,15 +195,16 @@ class SagaScenario(Scenario):
             "restart_after": p.restart_after,
         }
         options = {"durable_outbox": p.durable_outbox, **common}
+        node = network.node
         services = (
-            Orders(world, network, **options),
-            Inventory(world, network, stock=p.stock, **options),
-            Payments(world, network, decline_rate=p.decline_rate, **options),
-            Shipping(world, network, **options),
+            Orders(node("order"), **options),
+            Inventory(node("inventory"), stock=p.stock, **options),
+            Payments(node("payment"), decline_rate=p.decline_rate, **options),
+            Shipping(node("shipping"), **options),
         )
         for service in services:
             service.subscribers = SUBSCRIPTIONS
-        orchestrator = Orchestrator(world, network, recover=p.recovery, **common)
+        orchestrator = Orchestrator(node("orchestrator"), recover=p.recovery, **common)
         entry = orchestrator if p.style == "orchestration" else services[0]
         world.process(_client(world, p, entry))
         plan.apply(network)

@@ -119,6 +119,7 @@ summary = pd.DataFrame({
 })
 print(summary.to_string(index=False))
 
+
 # %% [markdown]
 # ## What catches what
 #
@@ -143,7 +144,8 @@ def reordered(seqs):
 
 print(check_reordered_count(reordered))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution(seqs):
     highest, count = None, 0
     for s in seqs:
@@ -187,7 +189,7 @@ _ = interact(show_checks, loss=slider(network.NetworkParams, "loss", value=0.0),
 answers = {"a message never arrives": "", "a message arrives twice": "", "a later message arrives first": ""}
 print(check_quiz("checkers", answers))
 
-# %% hidden
+# %% jupyter={"source_hidden": true}
 print(check_quiz("checkers", {"a message never arrives": "check_delivery",
                               "a message arrives twice": "check_delivery",
                               "a later message arrives first": "check_order"}))

@@ -29,8 +29,8 @@ import matplotlib.pyplot as plt
 import networkx as nx
 
 from labsim import Event, World, causal_graph, plots
-from labsim.kafka import kafka_partition
 from labsim.exercises import check_partition_function, check_pubsub_counts
+from labsim.kafka import kafka_partition
 from labsim.scenarios import brokers
 
 plots.use_style()
@@ -196,6 +196,7 @@ def partition_for(key, n):
 
 print(check_partition_function(partition_for))
 
+
 # %% [markdown]
 # <details><summary><b>Solution</b> (the hidden cell below)</summary>
 #
@@ -203,7 +204,7 @@ print(check_partition_function(partition_for))
 # `abs()` is not the same: for a negative hash it gives a different number.
 # </details>
 
-# %% hidden
+# %% jupyter={"source_hidden": true}
 def solution(key, n):
     return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % n
 
@@ -234,6 +235,7 @@ def show_hot_key(hot_share=HOT_SHARE):
 
 _ = interact(show_hot_key, hot_share=slider(BrokersParams, "hot_share", value=HOT_SHARE))
 
+
 # %% [markdown]
 # ## Exercise 2: queue or pub/sub?
 #
@@ -248,7 +250,8 @@ def received(messages, consumers, setup):
 
 print(check_pubsub_counts(received))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution_received(messages, consumers, setup):
     return messages if setup == "one group" else messages * consumers
 

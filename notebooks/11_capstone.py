@@ -138,7 +138,7 @@ print(pd.DataFrame(rows).to_string(index=False))
 # checkpoint) gives fresh reads of one's own order.
 # </details>
 
-# %% hidden
+# %% jupyter={"source_hidden": true}
 solution = capstone.CapstoneDesign(partitions=8, consumers=8, strategy="cooperative-sticky", commit="after",
                                    session_timeout=1.0, semantics="at-least-once+inbox", publishing="outbox",
                                    saga_style="orchestration", saga_log=True, read_strategy="wait-for-version",

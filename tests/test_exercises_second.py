@@ -83,3 +83,32 @@ def test_quizzes_pass_with_right_answers_and_explain_wrong_ones(topic):
 
 def test_unknown_quiz():
     assert "topics" in check_quiz("astrology", {}).message
+
+
+def test_each_lessons_exercises_live_in_its_topic_module():
+    from labsim.exercises import brokers, delivery, eventsourcing, replication, sagas, scaling, tour
+
+    by_module = {
+        tour: ["check_delivered_fraction", "check_sends_needed"],
+        brokers: [
+            "check_partition_function",
+            "check_pubsub_counts",
+            "check_idle_consumers",
+            "check_moved_partitions",
+        ],
+        delivery: ["check_backoff", "check_reordered_count"],
+        eventsourcing: [
+            "check_balance_fold",
+            "check_upcaster",
+            "check_fresh_probability",
+            "check_pending_events",
+        ],
+        sagas: ["check_compensation_plan", "check_zombies_and_ghosts"],
+        replication: ["check_gcounter_merge", "check_lww_winner"],
+        scaling: ["check_consumers_needed", "check_utilisation"],
+    }
+    for module, names in by_module.items():
+        assert sorted(names) == sorted(n for n in module.__all__ if n.startswith("check_")), (
+            module.__name__
+        )
+    assert set(QUIZZES) == {"semantics", "checkers", "step kinds", "publishing"}

@@ -19,7 +19,7 @@ the network close to the cost of a bare SimPy model (see ``benchmarks/network.py
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -28,7 +28,9 @@ import simpy
 
 from labsim.dists import Distribution, Exponential, as_distribution
 from labsim.errors import ConfigError, check_finite, check_positive, check_probability
-from labsim.faults.kinds import KINDS, PARTITION_KINDS, Effects, Fault
+from labsim.faults.kinds import PARTITION_KINDS, Fault
+from labsim.network.active import ActiveFaults
+from labsim.network.hosts import Crash, Link, Node
 from labsim.world import World, ms
 
 __all__ = ["Crash", "Link", "Network", "Node"]
@@ -40,102 +42,7 @@ DEFAULT_LATENCY = Exponential.from_mean(ms(5))
 FAULT_COLUMNS = ("time", "kind", "action", "target", "value")
 
 
-class Crash:
-    """The cause carried by the :class:`simpy.Interrupt` a node's processes get when it crashes."""
-
-    __slots__ = ("node",)
-
-    def __init__(self, node: str):
-        self.node = node
-
-    def __repr__(self) -> str:
-        return f"Crash({self.node!r})"
-
-
-class Node:
-    """A host on the network: an inbox, a liveness flag, a clock, and the processes it runs."""
-
-    def __init__(self, network: Network, name: str):
-        self.network = network
-        self.name = name
-        self.inbox = simpy.Store(network.world.env)
-        self.up = True
-        self.skew = 0.0
-        # The skew the node has when no clock-skew fault is active (``Network.set_clock``).
-        self.base_skew = 0.0
-        self.drift = 0.0
-        self._processes: set[simpy.Process] = set()
-        self._restart_hooks: list[Callable[[Node], Any]] = []
-
-    def __repr__(self) -> str:
-        return f"Node({self.name!r}, up={self.up})"
-
-    def clock(self) -> float:
-        """This node's physical clock: ``now * (1 + drift) + skew`` (simulated seconds)."""
-        return self.network.world.now * (1.0 + self.drift) + self.skew
-
-    def process(self, generator: Generator[Any, Any, Any]) -> simpy.Process:
-        """Run ``generator`` as a process that lives on this node.
-
-        When the node crashes the process receives :class:`simpy.Interrupt` with a
-        :class:`Crash` cause; if the generator does not catch it the process simply ends.
-        """
-        if not self.up:
-            raise ConfigError(
-                "node", self.name, "a node that is up (restart it first)", "Node.process"
-            )
-        proc = self.network.world.env.process(self._guard(generator))
-        self._processes.add(proc)
-        proc.callbacks.append(lambda _e: self._processes.discard(proc))
-        return proc
-
-    @staticmethod
-    def _guard(generator: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
-        try:
-            return (yield from generator)
-        except simpy.Interrupt as interrupt:
-            if isinstance(interrupt.cause, Crash):
-                return None
-            raise
-
-    def on_restart(self, hook: Callable[[Node], Any]) -> None:
-        """Register ``hook(node)``, called each time this node restarts after a crash."""
-        self._restart_hooks.append(hook)
-
-    def send(self, dst: str, msg: Any) -> None:
-        """Send ``msg`` from this node to ``dst`` (see :meth:`Network.send`)."""
-        self.network.send(self.name, dst, msg)
-
-
-class Link:
-    """Per-direction link settings: latency, loss and duplication probabilities, slow factor.
-
-    ``loss``, ``duplicate`` and ``slow`` are what the link does now (its own settings, the
-    ``base_*`` attributes, combined with the active faults); the network recomputes them
-    whenever a link fault starts or ends, so change the settings with
-    :meth:`Network.configure_links` rather than by assigning them.
-    """
-
-    __slots__ = (
-        "base_duplicate",
-        "base_loss",
-        "base_slow",
-        "duplicate",
-        "last_arrival",
-        "latency",
-        "loss",
-        "slow",
-    )
-
-    def __init__(self, latency: Distribution, loss: float, duplicate: float):
-        self.latency = latency
-        self.loss = self.base_loss = loss
-        self.duplicate = self.base_duplicate = duplicate
-        self.slow = self.base_slow = 1.0
-        self.last_arrival = 0.0
-
-
-class Network:
+class Network(ActiveFaults):
     """Named nodes joined by links, inside one :class:`~labsim.World`.
 
     Args:
@@ -306,105 +213,7 @@ class Network:
         self._deliveries(msg_id, self.world.env.now, src, dst, sent_at, copy)
         node.inbox.put(msg)
 
-    # -- faults -----------------------------------------------------------------------------
-    @property
-    def active_faults(self) -> dict[int, Fault]:
-        """The active faults by handle, in the order they started (a copy)."""
-        return dict(self._active)
-
-    def start_fault(self, fault: Fault) -> int | None:
-        """Start ``fault`` now and record it (a ``start`` row of the faults table).
-
-        A lasting fault stays active until :meth:`end_fault` is called with the returned
-        handle, or a ``heal`` / ``restart`` ends it; its ``until`` is not scheduled here
-        (:meth:`labsim.faults.FaultPlan.apply` does that). A ``heal`` or ``restart`` ends the
-        faults it covers at once and returns ``None``.
-
-        Raises:
-            ConfigError: if the fault names a node or link this network lacks.
-        """
-        kind = KINDS[fault.kind]
-        kind.check(self, fault)
-        self._fault_rows(self.world.env.now, fault.kind, "start", fault.target, fault.value)
-        return kind.start(self, fault)
-
-    def end_fault(self, handle: int) -> bool:
-        """End the active fault ``handle`` and record it (an ``end`` row of the faults table).
-
-        Returns:
-            ``False`` (and nothing recorded) if that fault is not active any more.
-        """
-        fault = self._active.get(handle)
-        if fault is None:
-            return False
-        self._fault_rows(self.world.env.now, fault.kind, "end", fault.target, fault.value)
-        KINDS[fault.kind].end(self, handle)
-        return True
-
-    def _activate(self, fault: Fault, aspect: str) -> int:
-        """Add ``fault`` to the active faults and recompute ``aspect`` (for the kind table)."""
-        self._fault_seq += 1
-        self._active[self._fault_seq] = fault
-        self._refresh(aspect)
-        return self._fault_seq
-
-    def _deactivate(self, handle: int, aspect: str) -> None:
-        """Remove an active fault and recompute ``aspect`` (for the kind table)."""
-        del self._active[handle]
-        self._refresh(aspect)
-
-    def _effects(self, aspect: str) -> Effects:
-        """What the active faults of one aspect ask for, gathered through the kind table."""
-        effects = Effects()
-        for fault in self._active.values():  # in start order: the latest clock skew wins
-            kind = KINDS[fault.kind]
-            if kind.aspect == aspect:
-                kind.affect(self, fault, effects)
-        return effects
-
-    def _refresh(self, aspect: str) -> None:
-        """Recompute one aspect of the state from the network's settings and the active faults."""
-        if aspect == "nodes":
-            # One transition at a time, gathering afresh after each: a restart hook runs model
-            # code, which may itself crash or restart nodes.
-            while True:
-                down = self._effects("nodes").down
-                node = next((n for n in self.nodes.values() if n.up == (n.name in down)), None)
-                if node is None:
-                    return
-                if node.up:
-                    self._go_down(node)
-                else:
-                    self._go_up(node)
-        effects = self._effects(aspect)
-        if aspect == "links":
-            for pair, link in self.links.items():
-                link.loss = max(link.base_loss, effects.loss.get(pair, 0.0))
-                link.duplicate = max(link.base_duplicate, effects.duplicate.get(pair, 0.0))
-                link.slow = effects.slow.get(pair, link.base_slow)
-        elif aspect == "cuts":
-            self._blocked = effects.blocked
-        elif aspect == "clocks":
-            for name, node in self.nodes.items():
-                node.skew = effects.skew.get(name, node.base_skew)
-
-    def _go_down(self, node: Node) -> None:
-        node.up = False
-        node.inbox.items.clear()
-        # A get() left pending by an interrupted process would still take the next message
-        # (a SimPy pitfall): cancel them so the restarted node's processes receive it.
-        for request in list(node.inbox.get_queue):
-            request.cancel()
-        active = self.world.env.active_process
-        for proc in list(node._processes):
-            if proc.is_alive and proc is not active:
-                proc.interrupt(Crash(node.name))
-
-    def _go_up(self, node: Node) -> None:
-        node.up = True
-        for hook in node._restart_hooks:
-            hook(node)
-
+    # -- faults (shorthands; the bookkeeping is in ActiveFaults) -------------------------
     def partition(self, *groups: Iterable[str]) -> int:
         """Cut every link between different ``groups`` (two-way); nodes in no group form one more.
 

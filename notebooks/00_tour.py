@@ -158,6 +158,7 @@ print(plan.to_yaml())
 print(chaos(SEED, duration=60, kinds=["partition", "crash", "slow-link"], intensity=0.5,
             nodes=params.node_names))
 
+
 # %% [markdown]
 # ## 7. A sweep: loss probability versus delivered fraction
 #
@@ -213,6 +214,7 @@ def show(loss=0.0, partition_length=3.0):
 _ = interact(show, loss=slider(network.NetworkParams, "loss", value=0.0),
              partition_length=FloatSlider(value=3.0, min=0.0, max=6.0, step=0.5))
 
+
 # %% [markdown]
 # ## Exercise: predict the delivered fraction
 #
@@ -230,6 +232,7 @@ def my_delivered_fraction(loss, partition_share):
 
 print(check_delivered_fraction(my_delivered_fraction))
 
+
 # %% [markdown]
 # <details><summary><b>Solution</b> (expand the hidden cell below)</summary>
 #
@@ -238,7 +241,7 @@ print(check_delivered_fraction(my_delivered_fraction))
 # happen, so the probabilities multiply.
 # </details>
 
-# %% hidden
+# %% jupyter={"source_hidden": true}
 def solution(loss, partition_share):
     return (1 - loss) * (1 - partition_share * 2 / 3)
 
@@ -247,6 +250,7 @@ print(check_delivered_fraction(solution))
 share = (PARTITION[1] - PARTITION[0]) / DURATION
 print(f"prediction for this notebook's run: {solution(0.0, share):.3f}, "
       f"simulated: {result.summary['delivered_fraction']:.3f}")
+
 
 # %% [markdown]
 # ## What you saw
@@ -274,7 +278,7 @@ def sends_needed(loss, confidence):
 
 print(check_sends_needed(sends_needed))
 
-# %% hidden
+# %% jupyter={"source_hidden": true}
 import math
 
 

@@ -152,6 +152,7 @@ iso = pd.DataFrame([{"countermeasure": c, **saga_isolation.run(c, SEED).summary}
                     for c in saga_isolation.COUNTERMEASURES])
 print(iso.round(3).to_string(index=False))
 
+
 # %% [markdown]
 # * **none** — two sagas read the same stock and both write their decrement: **lost updates**, and more units
 #   sold than exist (**oversold**).
@@ -175,7 +176,8 @@ def to_compensate(steps, failed_index):
 
 print(check_compensation_plan(to_compensate))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution(steps, failed_index):
     return [s.compensation for s in reversed(steps[:failed_index]) if s.compensation]
 
@@ -217,6 +219,6 @@ _ = interact(show_sagas, style=slider(sagas.SagaParams, "style"),
 answers = {"reserve stock": "", "charge the card": "", "send the confirmation email": ""}
 print(check_quiz("step kinds", answers))
 
-# %% hidden
+# %% jupyter={"source_hidden": true}
 print(check_quiz("step kinds", {"reserve stock": "compensatable", "charge the card": "pivot",
                                 "send the confirmation email": "retriable"}))

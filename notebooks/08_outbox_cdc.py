@@ -100,6 +100,7 @@ for retries in (0, 1, 3, 10):
                  "duplicates": s["duplicates"]})
 print(pd.DataFrame(rows).to_string(index=False))
 
+
 # %% [markdown]
 # Retries shrink the ghosts (fewer publishes are given up on) but create duplicates, and the **zombies stay**:
 # a crash between the commit and the publish erases the only record that a publish was owed. Only making the
@@ -118,7 +119,8 @@ def classify(committed, published):
 
 print(check_zombies_and_ghosts(classify))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution(committed, published):
     return committed - published, published - committed
 
@@ -163,7 +165,7 @@ answers = {
 }
 print(check_quiz("publishing", answers))
 
-# %% hidden
+# %% jupyter={"source_hidden": true}
 print(check_quiz("publishing", {
     "crash after commit, before publish": "zombie",
     "publish arrives, the service thinks it failed and undoes the order": "ghost",

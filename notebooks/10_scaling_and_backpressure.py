@@ -148,6 +148,7 @@ plt.show()
 summary = pd.DataFrame([r.summary for r in runs.values()], index=pd.Index(list(runs), name="policy"))
 print(summary.round(2).to_string())
 
+
 # %% [markdown]
 # All three process the same number of messages per second — the consumers are the bottleneck either way. What
 # differs is **where the excess goes**: into an ever-longer queue (unbounded: waits of tens of seconds), back to
@@ -169,7 +170,7 @@ def consumers_needed(arrival_rate, service_rate, max_utilisation):
 
 print(check_consumers_needed(consumers_needed))
 
-# %% hidden
+# %% jupyter={"source_hidden": true}
 import math
 
 
@@ -199,6 +200,7 @@ stable = POOL * SERVICE_RATE  # λ at which ρ = 1
 _ = interact(show_point, arrival_rate=FloatSlider(value=min(3.0, 0.75 * stable), min=stable / 20,
                                                   max=0.975 * stable, step=stable / 40))
 
+
 # %% [markdown]
 # ## Exercise 2: utilisation
 #
@@ -212,7 +214,8 @@ def utilisation(arrival_rate, service_rate, consumers):
 
 print(check_utilisation(utilisation))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution_utilisation(arrival_rate, service_rate, consumers):
     return arrival_rate / (consumers * service_rate)
 

@@ -137,6 +137,7 @@ ax.set(title=f"Charges for one payment delivered twice (inbox keeps ids {RETENTI
 plt.show()
 print(window.to_string(index=False))
 
+
 # %% [markdown]
 # Size the window from the longest time a duplicate can still arrive: producer retries, redelivery after a
 # consumer crash, replays. When that has no bound, keep the id with the effect itself (a unique key in the
@@ -156,7 +157,8 @@ def backoff(attempt, base, cap):
 
 print(check_backoff(backoff))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution(attempt, base, cap):
     return min(cap, base * 2 ** (attempt - 1))
 
@@ -202,7 +204,7 @@ answers = {
 }
 print(check_quiz("semantics", answers))
 
-# %% hidden
+# %% jupyter={"source_hidden": true}
 print(check_quiz("semantics", {
     "a worker crashes after charging the card, before acking": "at-least-once+inbox",
     "the producer's publish is lost on the network": "at-least-once",

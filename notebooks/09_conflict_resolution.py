@@ -58,6 +58,7 @@ ax.legend()
 plt.show()
 print(lost.round(2).to_string())
 
+
 # %% [markdown]
 # Both lose a few writes that really were concurrent (two clients read the same cart and wrote back). The physical
 # clock loses more and more as skew grows: r1's writes come with stamps from the past. HLC is flat — skew no
@@ -189,6 +190,7 @@ for policy, resolver in [("lww-physical", "union"), ("lww-hlc", "union"), ("vers
                  "metadata_size": s["metadata_size"], "converged": s["converged"]})
 print(pd.DataFrame(rows).to_string(index=False))
 
+
 # %% [markdown]
 # Every policy converges — convergence is not correctness. LWW is cheap (two fields of metadata) and loses writes;
 # version vectors keep everything but push merging to the client; the OR-set never loses an addition but carries
@@ -208,7 +210,8 @@ def merge(a, b):
 
 print(check_gcounter_merge(merge))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution(a, b):
     return {r: max(a.get(r, 0), b.get(r, 0)) for r in set(a) | set(b)}
 
@@ -236,6 +239,7 @@ def show_policy(policy="lww-physical", skew=1.0):
 _ = interact(show_policy, policy=slider(conflicts.ConflictParams, "policy"),
              skew=slider(conflicts.ConflictParams, "skew", value=1.0))
 
+
 # %% [markdown]
 # ## Exercise 2: who wins under last-write-wins?
 #
@@ -250,7 +254,8 @@ def lww(writes):
 
 print(check_lww_winner(lww))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution_lww(writes):
     return max(writes, key=lambda w: (w[1], w[2]))[0]
 

@@ -28,8 +28,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from labsim import plots
-from labsim.kafka import ASSIGNORS, assign
 from labsim.exercises import check_idle_consumers, check_moved_partitions
+from labsim.kafka import ASSIGNORS, assign
 from labsim.scenarios import groups
 
 plots.use_style()
@@ -139,7 +139,7 @@ print(pauses[["strategy", "consumer", "start", "seconds", "partitions_paused", "
 # %%
 crowd = groups.run(seed=SEED, partitions=6, consumers=8, crash_at=None, duration=5, drain=2)
 events = crowd.frames["consumer_events"]
-final = events[events["event"] == "joined"].groupby("consumer")["detail"].last()
+final = groups.final_assignments(events)
 print(final.to_string())
 print("idle consumers:", crowd.summary["idle_consumers"])
 
@@ -165,6 +165,7 @@ ax.set(title=f"After a crash, summed over {COMMIT_SEEDS} seeds", xlabel="commit 
 plt.show()
 print(commits.to_string())
 
+
 # %% [markdown]
 # * **after** processing → at-least-once: a crash re-delivers the unfinished batch, never loses;
 # * **before** processing → at-most-once: the unfinished batch is lost, never duplicated;
@@ -185,7 +186,8 @@ def idle(partitions, consumers):
 
 print(check_idle_consumers(idle))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution(partitions, consumers):
     return max(0, consumers - partitions)
 
@@ -220,6 +222,7 @@ def show_crash(session_timeout=SESSION_TIMEOUT, strategy="sticky"):
 _ = interact(show_crash, session_timeout=slider(GroupParams, "session_timeout", value=SESSION_TIMEOUT),
              strategy=slider(GroupParams, "strategy", value="sticky"))
 
+
 # %% [markdown]
 # ## Exercise 2: how many partitions moved?
 #
@@ -234,7 +237,8 @@ def moved(before, after):
 
 print(check_moved_partitions(moved))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution_moved(before, after):
     owner = {tp: m for m, tps in before.items() for tp in tps}
     return sum(1 for m, tps in after.items() for tp in tps if tp in owner and owner[tp] != m)

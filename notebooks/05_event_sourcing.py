@@ -86,6 +86,7 @@ with world:
         print("ConcurrencyError:", conflict)
 print("order 43 is now:", orders.load("43").status)
 
+
 # %% [markdown]
 # The usual fix is to **reload and decide again**: `append_with_retry` reads the stream, asks a decision function
 # for new events, and retries when someone appended in between.
@@ -131,6 +132,7 @@ ax.set(title="Balance as of each version (one replay per point)", xlabel="stream
        ylabel="balance")
 plt.show()
 print(f"balance now: {latest.balance:.2f}; as of day 3.5: {accounts.load('acc-1', as_of_time=3.5).balance:.2f}")
+
 
 # %% [markdown]
 # ## 4. Snapshots: replay cost versus snapshot interval
@@ -213,6 +215,7 @@ with tempfile.TemporaryDirectory() as tmp:
             db)
 print(table.to_string(index=False))
 
+
 # %% [markdown]
 # ## Exercise: fold events into state
 #
@@ -227,7 +230,8 @@ def balance(events):
 
 print(check_balance_fold(balance))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution(events):
     total = 0.0
     for e in events:
@@ -256,6 +260,7 @@ def show_snapshots(snapshot_every=100):
 
 _ = interact(show_snapshots, snapshot_every=IntSlider(value=100, min=5, max=1000, step=5))
 
+
 # %% [markdown]
 # ## Exercise 2: an upcaster
 #
@@ -270,7 +275,8 @@ def upcast_v1_to_v2(data):
 
 print(check_upcaster(upcast_v1_to_v2))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution_upcast(data):
     return {**data, "currency": "EUR"}
 

@@ -146,6 +146,7 @@ print(pd.DataFrame({f"checkpoint every {k}": {"events applied twice": r.summary[
                                               "customer totals correct": r.summary["totals_correct"]}
                     for k, r in runs.items()}).to_string())
 
+
 # %% [markdown]
 # The lag spike is the same: nothing is projected while the worker is down. The difference is correctness: with a
 # lagging checkpoint some events were applied twice. The order summaries do not care (applying "paid" twice leaves
@@ -166,7 +167,8 @@ def fresh_probability(lags, t):
 
 print(check_fresh_probability(fresh_probability))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution(lags, t):
     return sum(lag <= t for lag in lags) / len(lags)
 
@@ -198,6 +200,7 @@ def show_lag(rate=RATE, processing_ms=PROCESSING_MS):
 _ = interact(show_lag, rate=slider(cqrs.CQRSParams, "rate", value=RATE),
              processing_ms=slider(cqrs.CQRSParams, "processing_ms", value=PROCESSING_MS))
 
+
 # %% [markdown]
 # ## Exercise 2: events in flight
 #
@@ -212,7 +215,8 @@ def in_flight(event_rate, mean_lag):
 
 print(check_pending_events(in_flight))
 
-# %% hidden
+
+# %% jupyter={"source_hidden": true}
 def solution_in_flight(event_rate, mean_lag):
     return event_rate * mean_lag  # Little's law
 
