@@ -11,13 +11,14 @@ PYTEST_ARGS ?=
 # JupyterLab refuses to run as root unless told to (CI and many containers run as root).
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test test-browser html wheelhouse lint format sync bench constraints install clean help readme
+.PHONY: lab test test-real test-browser html wheelhouse lint format sync bench constraints install clean help readme
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (LAB_ARGS='--no-browser --port 8888 --ip 127.0.0.1')"
 	@echo "make test   lint + all tests + notebooks under strict nbval"
 	@echo "make sync   update each notebooks/NN.ipynb from its paired source notebooks/NN.py"
 	@echo "make bench  run the benchmarks (prints JSON lines)"
+	@echo "make test-real     the conformance scripts against a real RabbitMQ (installs it if missing)"
 	@echo "make html   export the notebooks to build/html/ (handouts with an index)"
 	@echo "make test-browser  run the tour in JupyterLab in headless Chromium (needs /usr/bin/chromium)"
 	@echo "make wheelhouse    download every wheel into wheelhouse/ for rooms without internet"
@@ -57,6 +58,13 @@ sync: $(STAMP)
 test: lint
 	LABSIM_PROGRESS=0 $(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+
+# The conformance scripts on a real RabbitMQ (installs Debian's rabbitmq-server when missing,
+# starts it on 127.0.0.1, stops it afterwards); the model's side runs in `make test`.
+test-real: $(STAMP)
+	tools/rabbitmq.sh start
+	LABSIM_REAL_RABBITMQ=1 $(BIN)/python -m pytest -m real tests/test_conformance_real.py \
+		-p no:cacheprovider; status=$$?; tools/rabbitmq.sh stop; exit $$status
 
 # Runs the tour notebook in JupyterLab in Debian's chromium (apt-get install chromium).
 test-browser: $(STAMP)

@@ -3,7 +3,7 @@
 import pytest
 
 from labsim import ConfigError, Network, World
-from labsim.amqp import Message, MessageBroker, Queue, topic_matches
+from labsim.amqp import Message, MessageBroker, Queue, deaths, topic_matches
 
 
 def events(world, queue="q"):
@@ -49,20 +49,29 @@ def test_reject_dead_letters_with_the_reason():
     tag = c.buffer.popleft().tag
     c.reject(tag)
     assert len(dlq) == 1
-    assert dlq._peek_head().headers["x-death-reason"] == "rejected"
+    assert deaths(dlq._peek_head()) == [{"queue": "q", "reason": "rejected", "count": 1}]
 
 
-def test_delivery_limit_dead_letters_a_message_delivered_too_often():
+def test_delivery_limit_dead_letters_a_message_returned_more_often_than_the_limit():
+    # RabbitMQ 3.10 (conformance script quorum_delivery_limit): limit 3 -> 4 deliveries, the
+    # redeliveries carrying x-delivery-count 1..3; the 4th return dead-letters it at once.
     world = World()
     dlq = Queue(world, "dlq")
-    q = Queue(world, "q", delivery_limit=3, dead_letter=dlq)
+    q = Queue(world, "q", queue_type="quorum", delivery_limit=3, dead_letter=dlq)
     q.publish(Message("poison"))
     c = q.subscribe("c")
-    for _ in range(3):
-        tag = c.buffer.popleft().tag
-        c.nack(tag, requeue=True)
-    assert len(q) == 0 and len(dlq) == 1
-    assert dlq._peek_head().headers["x-death-reason"] == "delivery_limit"
+    counts = []
+    for _ in range(4):
+        delivery = c.buffer.popleft()
+        counts.append(delivery.message.headers.get("x-delivery-count"))
+        assert len(dlq) == 0
+        c.nack(delivery.tag, requeue=True)
+    assert counts == [None, 1, 2, 3]
+    assert len(q) == 0 and len(dlq) == 1 and not c.buffer
+    dead = dlq._peek_head()
+    assert deaths(dead) == [{"queue": "q", "reason": "delivery_limit", "count": 1}]
+    assert "x-delivery-count" not in dead.headers and dead.delivery_count == 0
+    assert events(world)["event"].tolist()[-2:] == ["delivered", "dead-lettered"]  # no requeue
 
 
 def test_ttl_expires_only_at_the_head():
@@ -86,7 +95,7 @@ def test_max_length_drops_head_or_refuses_publish():
     for i in range(3):
         q.publish(Message(i))
     assert [m.msg_id for m in q._ready[0]] == [1, 2]
-    assert dlq._peek_head().headers["x-death-reason"] == "maxlen"
+    assert deaths(dlq._peek_head())[0]["reason"] == "maxlen"
     strict = Queue(world, "strict", max_length=1, overflow="reject-publish")
     assert strict.publish(Message("a")) is True
     assert strict.publish(Message("b")) is False

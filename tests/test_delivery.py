@@ -90,14 +90,18 @@ def test_poison_loop_blocks_the_queue_until_a_delivery_limit_dead_letters_it():
     stuck = poison_loop.run(delivery_limit=None).summary
     assert stuck["others_processed"] == 0 and stuck["poison_deliveries"] > 50
     freed = poison_loop.run(delivery_limit=3).summary
-    assert freed["poison_deliveries"] == 3 and freed["dead_lettered"] == 1
+    # A quorum queue dead-letters a message returned more often than the limit: 3 -> 4 deliveries.
+    assert freed["poison_deliveries"] == 4 and freed["dead_lettered"] == 1
     assert freed["others_processed"] == 19
 
 
 def test_jitter_flattens_a_retry_storm():
     none = retry_storm.run("none").summary
     full = retry_storm.run("full").summary
-    assert full["peak_per_50ms"] < 0.7 * none["peak_per_50ms"]
+    assert full["peak_per_50ms"] < none["peak_per_50ms"]
+    # the downstream has a capacity: the lock-step waves cost overloaded calls
+    assert none["peak_per_50ms"] > retry_storm.RetryStormParams().capacity
+    assert 3 * full["overloaded"] < none["overloaded"]
 
 
 @settings(max_examples=12, deadline=None)

@@ -35,8 +35,23 @@ def test_retry_storm_takes_the_jitter_first():
 
 
 def test_poison_loop_counts_come_from_the_queue_events():
+    # A quorum queue with a delivery limit of 2 dead-letters the message at its 3rd return,
+    # so it is delivered 3 times, as RabbitMQ 3.10 does (tests/test_conformance_model.py).
     result = poison_loop.run(seed=0, delivery_limit=2, messages=5)
-    assert result.summary == {"poison_deliveries": 2, "others_processed": 4, "dead_lettered": 1}
+    assert result.summary == {"poison_deliveries": 3, "others_processed": 4, "dead_lettered": 1}
+
+
+def test_poison_loop_uses_a_quorum_queue_only_with_a_delivery_limit():
+    def first_orders(result):
+        amqp = result.frames["amqp"]
+        delivered = amqp[(amqp["queue"] == "orders") & (amqp["event"] == "delivered")]
+        return delivered["msg_id"].tolist()[:3]
+
+    # Classic (no limit): the poison message comes back to the head and blocks the queue.
+    assert first_orders(poison_loop.run(seed=0, messages=5)) == ["poison"] * 3
+    # Quorum (limit): a returned message goes to the back, behind the waiting orders.
+    limited = first_orders(poison_loop.run(seed=0, delivery_limit=2, messages=5))
+    assert limited == ["poison", "order-1", "order-2"]
 
 
 def test_an_inbox_that_never_forgets_stops_every_late_duplicate():

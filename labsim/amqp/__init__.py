@@ -3,11 +3,15 @@
 ==========================  ==============================================================
 module                      what it holds
 ==========================  ==============================================================
-:mod:`~.message`            :class:`Message` (what sits in a queue), :class:`Delivery`
-:mod:`~.queues`             :class:`Queue` (prefetch, ack/nack/requeue, TTL, dead-lettering,
-                            delivery limit, priorities, max length), :class:`Channel`
+:mod:`~.message`            :class:`Message` (what sits in a queue), :class:`Delivery`,
+                            the ``x-death`` history (:func:`deaths`)
+:mod:`~.queues`             :class:`Queue` (classic or quorum; prefetch, requeue, TTL,
+                            dead-lettering, delivery limit, priorities, max length)
+:mod:`~.channel`            :class:`Channel`: a consumer's prefetch window, ack/nack/reject,
+                            cancel, close
 :mod:`~.exchanges`          :class:`Exchange` (direct, topic, fanout) and its bindings
-:mod:`~.broker`             :class:`MessageBroker`: queues and exchanges declared by name
+:mod:`~.broker`             :class:`MessageBroker`: queues and exchanges declared by name;
+                            :class:`DeadLetterExchange`
 :mod:`~.messages`           :class:`Publish`, :class:`Confirm`, :class:`Nack` (the wire)
 :mod:`~.server`             :class:`BrokerServer` (a broker on a node), :class:`Publisher`
 :mod:`~.retry`              :class:`RetryPolicy` (backoff, jitter), :class:`FailureModel`
@@ -16,12 +20,13 @@ module                      what it holds
 ==========================  ==============================================================
 """
 
-from labsim.amqp.broker import DEFAULT_EXCHANGE, MessageBroker, Routed
+from labsim.amqp.broker import DEFAULT_EXCHANGE, DeadLetterExchange, MessageBroker, Routed
+from labsim.amqp.channel import Channel
 from labsim.amqp.exchanges import EXCHANGE_KINDS, Binding, Exchange, topic_matches
 from labsim.amqp.inbox import Inbox
-from labsim.amqp.message import Delivery, Message
+from labsim.amqp.message import Delivery, Message, deaths
 from labsim.amqp.messages import Confirm, Nack, Publish
-from labsim.amqp.queues import Channel, Queue
+from labsim.amqp.queues import QUEUE_TYPES, Queue
 from labsim.amqp.retry import JITTER, RETRY_KINDS, FailureModel, RetryPolicy
 from labsim.amqp.server import BrokerServer, Publisher
 from labsim.amqp.workers import Worker, start_workers
@@ -30,11 +35,13 @@ __all__ = [
     "DEFAULT_EXCHANGE",
     "EXCHANGE_KINDS",
     "JITTER",
+    "QUEUE_TYPES",
     "RETRY_KINDS",
     "Binding",
     "BrokerServer",
     "Channel",
     "Confirm",
+    "DeadLetterExchange",
     "Delivery",
     "Exchange",
     "FailureModel",
@@ -48,6 +55,7 @@ __all__ = [
     "RetryPolicy",
     "Routed",
     "Worker",
+    "deaths",
     "start_workers",
     "topic_matches",
 ]

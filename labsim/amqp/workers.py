@@ -7,7 +7,8 @@ message back:
 
 * ``mode="in-place"`` retries while holding the message, as the
   :class:`~labsim.amqp.retry.RetryPolicy` says, and dead-letters it once the policy gives up;
-* ``mode="requeue"`` nacks it back to the head of the queue (see the poison loop);
+* ``mode="requeue"`` nacks it with requeue: back to the head of a classic queue (see the
+  poison loop), to the back of a quorum queue, which may have a delivery limit;
 * ``mode="dead-letter"`` gives it to the dead-letter queue (a delayed retry queue when that
   queue has a TTL and dead-letters back).
 

@@ -1,8 +1,11 @@
 """The poison loop: a message that always fails, nacked with requeue, blocks its queue.
 
 One consumer (prefetch 1) sits behind a poison message. Nacked with requeue, the message goes
-back to the head of the queue and is redelivered at once, forever, and nothing behind it is
-processed; a delivery limit dead-letters it and lets the queue move (lesson 03).
+back to the head of a classic queue and is redelivered at once, forever, and nothing behind it
+is processed. A delivery limit is a quorum-queue feature, so with one the queue is a quorum
+queue, as in RabbitMQ: it puts a returned message at the back (3.10) and dead-letters it when
+it is returned more than ``delivery_limit`` times — after ``delivery_limit + 1`` deliveries —
+and the queue moves (lesson 03).
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ class PoisonLoopParams(Params):
     context = "poison-loop scenario"
 
     delivery_limit: int | None = param(
-        None, "dead-letter a message delivered this often (none: no limit)", ge=1, le=1000
+        None,
+        "quorum queue: dead-letter a message returned more often (none: classic, no limit)",
+        ge=1,
+        le=1000,
     )
     messages: int = param(20, "messages in the queue, the poison one first", ge=2, le=1_000_000)
     duration: float = param(2.0, "simulated time of the run", gt=0, le=1e6, unit="s")
@@ -58,7 +64,13 @@ class PoisonLoopScenario(Scenario):
         network = Network(world, ["worker", "other"])
         broker = MessageBroker(world)
         broker.declare_queue("dlq")
-        queue = broker.declare_queue("orders", dead_letter="dlq", delivery_limit=p.delivery_limit)
+        limited = p.delivery_limit is not None  # a delivery limit needs a quorum queue
+        queue = broker.declare_queue(
+            "orders",
+            queue_type="quorum" if limited else "classic",
+            dead_letter="dlq",
+            delivery_limit=p.delivery_limit,
+        )
         start_workers(
             queue,
             network,
