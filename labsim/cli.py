@@ -1,4 +1,4 @@
-"""The ``labsim`` command line: list, run and sweep scenarios.
+"""The ``labsim`` command line: list, run and sweep scenarios; grade challenges.
 
 Examples::
 
@@ -6,6 +6,7 @@ Examples::
     labsim run delivery -p semantics=at-most-once -p messages=300 --seed 4 --out run.csv
     labsim run data/scenarios/black-friday.yaml
     labsim sweep groups --grid consumers=1,3,6 --grid partitions=3,6 --seeds 1-5 --out sweep.csv
+    labsim challenge check idempotent-consumer my_consumer.py --seeds 20
 
 ``run`` prints the summary and, with ``--out``, writes it as a one-row CSV (parameters, seed,
 figures). ``sweep`` runs every combination with every seed (with a progress bar) and writes one
@@ -198,6 +199,76 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_challenge_list(args: argparse.Namespace) -> int:
+    from labsim.challenges import CHALLENGES
+
+    width = max(len(n) for n in CHALLENGES)
+    for name, ch in CHALLENGES.items():
+        print(f"{name:<{width}}  {ch.lesson:<24}  {ch.goal}")
+    return 0
+
+
+def cmd_challenge_starter(args: argparse.Namespace) -> int:
+    from labsim.challenges import starter
+
+    print(starter(args.name), end="")
+    return 0
+
+
+def cmd_challenge_check(args: argparse.Namespace) -> int:
+    from labsim.challenges import check, get
+    from labsim.faults import FaultPlan
+
+    get(args.name)
+    if not Path(args.file).is_file():
+        raise UsageError(f"{args.file}: no such file")
+    seed = parse_seed(args.seed, "--seed") if args.seed is not None else None
+    if args.seeds < 1:
+        raise UsageError(f"--seeds {args.seeds}: expected at least 1")
+    if args.messages is not None and args.messages < 1:
+        raise UsageError(f"--messages {args.messages}: expected at least 1")
+    plan = FaultPlan.load(args.plan) if args.plan is not None else None
+    result = check(
+        args.name,
+        args.file,
+        seeds=args.seeds,
+        seed=seed,
+        exhaustive=args.exhaustive,
+        plan=plan,
+        messages=args.messages,
+        file=args.file,
+    )
+    print(result.text)
+    if result.failure is not None and args.save_plan:
+        result.failure.plan.save(args.save_plan)
+        print(f"wrote {args.save_plan}")
+    if result.failure is not None and args.draw:
+        result.draw(args.draw)
+        print(f"wrote {args.draw}")
+    return 0 if result.passed else 1
+
+
+def _challenge_parser(sub: Any) -> None:
+    p_ch = sub.add_parser("challenge", help="the challenge ladder: write a component, get graded")
+    ch_sub = p_ch.add_subparsers(dest="challenge_command", required=True, parser_class=_Parser)
+    p_list = ch_sub.add_parser("list", help="one line per challenge: name, lesson, goal")
+    p_list.set_defaults(func=cmd_challenge_list)
+    p_start = ch_sub.add_parser("starter", help="print a starter file")
+    p_start.add_argument("name")
+    p_start.set_defaults(func=cmd_challenge_starter)
+    p_check = ch_sub.add_parser("check", help="grade FILE.py under seeded chaos")
+    p_check.add_argument("name")
+    p_check.add_argument("file")
+    p_check.add_argument("--seeds", type=int, default=20, help="chaos plans to try (default 20)")
+    p_check.add_argument("--seed", default=None, help="first seed (default 0)")
+    p_check.add_argument("--exhaustive", action="store_true", help="every crash point instead")
+    p_check.add_argument("--plan", default=None, help="replay this fault plan (YAML)")
+    p_check.add_argument("--messages", type=int, default=None, help="message count")
+    p_check.add_argument("--save-plan", default="PLAN.yaml", help="where to write a shrunk plan")
+    p_check.add_argument("--draw", default=None, help="save the space-time diagram (PNG)")
+    p_check.set_defaults(func=cmd_challenge_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``labsim`` command."""
     parser = _Parser(prog="labsim", description=__doc__.split("\n\n")[0])
@@ -220,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_sweep.add_argument("--out", help="write the rows to this CSV file")
     p_sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p_sweep.set_defaults(func=cmd_sweep)
+    _challenge_parser(sub)
     return parser
 
 

@@ -27,6 +27,7 @@ SMALL = {
     "09_conflict_resolution": {"WRITES": 30, "SEEDS": 1, "SKEWS": [0.0, 2.0]},
     "10_scaling_and_backpressure": {"MESSAGES": 2000, "ARRIVAL_RATES": [1.0, 3.0], "GRID": [1, 3]},
     "11_capstone": {"ROBUSTNESS_SEEDS": [OTHER_SEED]},
+    "12_challenges": {"SEEDS": 3},
 }
 
 
