@@ -1,6 +1,9 @@
 # %% [markdown]
 # # 00 · A tour of labsim
 #
+# **The question:** how can a simulated distributed system give the same numbers every time you run it, and how
+# do you read what it did?
+#
 # **The lab in ten minutes.** Every lesson that follows is built from the pieces you meet here.
 #
 # By the end of this notebook you will be able to:
@@ -32,6 +35,7 @@ check_parameters("00_tour", globals())  # a bad value stops here, naming the kno
 import matplotlib.pyplot as plt
 
 from labsim import Fault, FaultPlan, World, chaos, plots
+from labsim.claims import claim
 from labsim.exercises import check_delivered_fraction, check_sends_needed
 from labsim.scenarios import network
 from labsim.sweep import sweep
@@ -50,9 +54,12 @@ plots.use_style()
 # %%
 a = World(seed=SEED)
 b = World(seed=SEED)
-print("world a, stream 'network':", [round(a.rng("network").random(), 4) for _ in range(3)])
+draws_a = [round(a.rng("network").random(), 4) for _ in range(3)]
 b.rng("a-new-component").random()  # another component draws first...
-print("world b, stream 'network':", [round(b.rng("network").random(), 4) for _ in range(3)])
+draws_b = [round(b.rng("network").random(), 4) for _ in range(3)]
+print("world a, stream 'network':", draws_a)
+print("world b, stream 'network':", draws_b)
+claim("the two worlds draw the same numbers from 'network'", draws_a == draws_b)
 
 # %% [markdown]
 # They are equal: the extra draw happened on another stream. This is what makes experiments comparable — two
@@ -102,6 +109,11 @@ plt.show()
 print(f"deliveries: {len(latency)}")
 print(f"mean latency: {latency.mean() * 1000:.2f} ms, median: {latency.median() * 1000:.2f} ms, "
       f"p99: {result.summary['latency_p99_ms']:.2f} ms")
+claim("the median latency is below the mean", latency.median() < latency.mean(),
+      f"{latency.median() * 1000:.1f} vs {latency.mean() * 1000:.1f} ms")
+claim("the p99 is several (over 3) times the mean",
+      result.summary["latency_p99_ms"] > 3 * latency.mean() * 1000,
+      f"{result.summary['latency_p99_ms'] / (latency.mean() * 1000):.1f} times")
 
 # %% [markdown]
 # The median is *below* the mean: an exponential distribution has a long right tail, and the p99 is several times
@@ -122,6 +134,9 @@ during = sends["time"].between(*PARTITION)
 dropped = (drops["reason"] == "partition").sum()
 print(f"sent during the partition: {during.sum()}, dropped by it: {dropped}")
 print(f"delivered fraction over the whole run: {result.summary['delivered_fraction']:.3f}")
+dropped_share = dropped / during.sum()
+claim("about two thirds of the messages sent during the partition are dropped",
+      abs(dropped_share - 2 / 3) < 0.1, f"{dropped_share:.0%} dropped; two of three peers are cut off")
 
 # %% [markdown]
 # About two thirds of the messages sent during the partition are dropped: a node has three peers, and two of them
@@ -182,6 +197,8 @@ ax.set(title="Delivered fraction versus loss probability", xlabel="loss probabil
 ax.legend()
 plt.show()
 print(by_loss.round(4).to_string(index=False))
+gap = (by_loss["mean"] - (1 - by_loss["loss"])).abs().max()
+claim("the points sit on the line 1 − loss (within 0.05)", gap < 0.05, f"largest gap {gap:.3f}")
 
 # %% [markdown]
 # The points sit on the line `1 − loss`: with no retries, every lost message is simply gone. Lesson 03 adds
@@ -253,18 +270,6 @@ print(f"prediction for this notebook's run: {solution(0.0, share):.3f}, "
 
 
 # %% [markdown]
-# ## What you saw
-#
-# | idea | where it is in labsim |
-# |---|---|
-# | a seed fixes the whole run | `World(seed)`, `world.rng(name)` |
-# | everything observable is a row | `result.frames` (tidy DataFrames) |
-# | faults are data | `Fault`, `FaultPlan`, `chaos` |
-# | many runs → one table | `labsim.sweep.sweep` |
-#
-# **Next:** `01_events_and_brokers.ipynb` — the event envelope, queues versus pub/sub, partitions and keys.
-
-# %% [markdown]
 # ## Exercise 2: send it more than once
 #
 # Each copy of a message is lost independently with probability `loss`. Write `sends_needed(loss, confidence)`:
@@ -287,3 +292,15 @@ def solution_sends(loss, confidence):
 
 
 print(check_sends_needed(solution_sends))
+
+# %% [markdown]
+# ## What you saw
+#
+# | idea | where it is in labsim |
+# |---|---|
+# | a seed fixes the whole run | `World(seed)`, `world.rng(name)` |
+# | everything observable is a row | `result.frames` (tidy DataFrames) |
+# | faults are data | `Fault`, `FaultPlan`, `chaos` |
+# | many runs → one table | `labsim.sweep.sweep` |
+#
+# **Next:** `01_events_and_brokers.ipynb` — the event envelope, queues versus pub/sub, partitions and keys.

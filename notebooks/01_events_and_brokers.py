@@ -1,6 +1,8 @@
 # %% [markdown]
 # # 01 · Events and brokers
 #
+# **The question:** when a producer sends events through a broker, who receives each one, and in what order?
+#
 # **Learning objectives.** After this notebook you can:
 #
 # 1. read an **event envelope** and follow a chain of events through `correlation_id` and `causation_id`;
@@ -27,8 +29,10 @@ check_parameters("01_events_and_brokers", globals())
 # %%
 import matplotlib.pyplot as plt
 import networkx as nx
+from matplotlib.ticker import MaxNLocator
 
 from labsim import Event, World, causal_graph, plots
+from labsim.claims import claim
 from labsim.exercises import check_partition_function, check_pubsub_counts
 from labsim.kafka import kafka_partition
 from labsim.scenarios import brokers
@@ -59,8 +63,11 @@ labels = {n: graph.nodes[n]["event_type"] for n in graph.nodes}
 fig, ax = plt.subplots(figsize=(7, 3))
 pos = {created.event_id: (0, 0), reserved.event_id: (1, 0.6), charged.event_id: (1, -0.6),
        confirmed.event_id: (2, -0.6)}
-nx.draw_networkx(graph, pos, ax=ax, labels=labels, node_color="tab:blue", node_size=600,
-                 font_size=8, font_color="black", verticalalignment="bottom")
+# light nodes, and the labels above them, so the text never sits on a dark fill
+nx.draw_networkx_nodes(graph, pos, ax=ax, node_color="#cfe2f3", edgecolors="tab:blue", node_size=500)
+nx.draw_networkx_edges(graph, pos, ax=ax, node_size=500, arrowsize=15)
+nx.draw_networkx_labels(graph, {n: (x, y + 0.28) for n, (x, y) in pos.items()}, labels=labels, ax=ax,
+                        font_size=9)
 ax.set_title("Causal graph of one order (edges: cause → effect)")
 ax.set_axis_off()
 ax.margins(0.25)
@@ -82,9 +89,17 @@ table = brokers.received(who)
 ax = table.plot.bar(rot=0, figsize=(7, 3.4))
 ax.axhline(MESSAGES, color="gray", ls="--", lw=1, label="all records")
 ax.set(title="Who receives what", xlabel="consumer", ylabel="records received")
+ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 ax.legend(fontsize=8)
 plt.show()
 print(table.to_string())
+
+# %%
+shared, everyone = brokers.SETUPS  # "one group (queue)", "group per consumer (pub/sub)"
+claim("one group: the counts add up to MESSAGES (the work is shared)", table[shared].sum() == MESSAGES,
+      f"{' + '.join(str(n) for n in table[shared])} = {table[shared].sum()}")
+claim("a group per consumer: every consumer gets all MESSAGES records", (table[everyone] == MESSAGES).all(),
+      f"{table[everyone].min()} to {table[everyone].max()} each")
 
 # %% [markdown]
 # In the queue setup the counts add up to `MESSAGES` (work is shared); in pub/sub each consumer gets all of them
@@ -108,13 +123,26 @@ print(f"cross-key order violations: {ordered.summary['cross_key_order_violations
 print(consumed.groupby("key")["partition"].unique().apply(list).to_string())
 
 # %%
-fig, ax = plt.subplots()
+per_key = ordered.summary["per_key_order_violations"]
+cross_key = ordered.summary["cross_key_order_violations"]
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), width_ratios=[2, 1])
+ax = axes[0]
 for key, g in consumed.groupby("key"):
     ax.plot(g["time"], g["seq"], ".", ms=3, label=f"{key} → partition {g['partition'].iloc[0]}")
 ax.set(title="Processing order: each key climbs steadily; keys interleave",
        xlabel="time processed (s)", ylabel="producer sequence number")
 ax.legend(fontsize=8, markerscale=3)
+bars = axes[1].bar(["within a key", "across keys"], [per_key, cross_key], color=["tab:green", "tab:red"])
+axes[1].bar_label(bars)
+axes[1].yaxis.set_major_locator(MaxNLocator(integer=True))
+axes[1].set(title="Order violations", xlabel="records compared", ylabel="violations (count)")
 plt.show()
+
+# %%
+claim("no record is processed before an earlier record of its own key", per_key == 0,
+      f"{per_key} per-key violations")
+claim("across keys, later records are processed before earlier ones", cross_key > 0,
+      f"{cross_key} cross-key violations")
 
 # %% [markdown]
 # ## 4. A hot key
@@ -126,16 +154,31 @@ plt.show()
 hot = brokers.hot_key(hot_share=HOT_SHARE, partitions=PARTITIONS, seed=SEED)
 per_partition = brokers.per_partition(hot)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+hot_p = hot.summary["hot_partition"]
 colors = ["tab:red" if h else "tab:blue" for h in per_partition["holds hot key"]]
 axes[0].bar(per_partition["partition"], per_partition["records"], color=colors)
+axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
 axes[0].set(title="Records per partition (red: hot key)", xlabel="partition", ylabel="records")
 lag = hot.frames["lag"].pivot_table(index="time", columns="partition", values="lag")
-lag.plot(ax=axes[1], legend=False)
-axes[1].set(title="Lag per partition", xlabel="time (s)", ylabel="records behind")
+others = [c for c in lag.columns if c != hot_p]
+for i, partition in enumerate(others):  # same colours as the left panel
+    axes[1].plot(lag.index, lag[partition], color="tab:blue", lw=1, alpha=0.6,
+                 label="other partitions" if i == 0 else None)
+axes[1].plot(lag.index, lag[hot_p], color="tab:red", lw=2, label=f"partition {hot_p} (hot key)")
+axes[1].set(title="Lag per partition (red: hot key)", xlabel="time (s)", ylabel="records behind")
+axes[1].legend(fontsize=8)
 plt.show()
 print(per_partition.to_string(index=False))
 print(f"max lag: hot partition {hot.summary['hot_partition_max_lag']}, "
       f"others {hot.summary['other_max_lag']}")
+
+# %%
+hot_lag, other_lag = hot.summary["hot_partition_max_lag"], hot.summary["other_max_lag"]
+claim("the hot partition holds the most records",
+      per_partition["records"].idxmax() == per_partition.index[per_partition["holds hot key"]][0],
+      f"{hot.summary['hot_partition_records']} of {hot.summary['records']}")
+claim("the hot partition's lag climbs far above the others (over 10 times)", hot_lag > 10 * max(other_lag, 1),
+      f"max lag {hot_lag} vs {other_lag} records")
 
 # %% [markdown]
 # The hot partition's lag climbs for as long as the burst lasts while the other partitions stay near zero. It
@@ -151,9 +194,28 @@ print(f"max lag: hot partition {hot.summary['hot_partition_max_lag']}, "
 # partitions: **per-key order is lost across the change**.
 
 # %%
-for before, after in [(6, 7), (6, 8), (6, 12)]:
-    print(f"{before} → {after} partitions: {brokers.keys_moved(1000, before, after):.1%} of keys move")
+moved = {after: brokers.keys_moved(1000, 6, after) for after in (7, 8, 12)}
+for after, share in moved.items():
+    print(f"6 → {after} partitions: {share:.1%} of keys move")
+claim("growing 6 → 7 or 6 → 8 partitions moves most keys", min(moved[7], moved[8]) > 0.5,
+      f"{moved[7]:.0%} and {moved[8]:.0%}")
 print("customer-42:", kafka_partition("customer-42", 6), "→", kafka_partition("customer-42", 8))
+
+# %% [markdown]
+# The partitioner is the *client's*, not the broker's. The Java client (and `kafka-python`) hash the key with
+# murmur2; librdkafka — under `confluent-kafka` and most non-Java clients — defaults to CRC32
+# (`consistent_random`). Two services writing one topic with different clients split a key's records across
+# partitions, and per-key order with them:
+
+# %%
+from labsim.conformance import consistent_partition
+
+for key in ("order-1", "alice", "bob", "order-2"):
+    java, rdkafka = kafka_partition(key, 6), consistent_partition(key, 6)
+    print(f"{key:>8}: Java client → partition {java}, librdkafka → partition {rdkafka}")
+split = [k for k in ("order-1", "alice", "bob") if kafka_partition(k, 6) != consistent_partition(k, 6)]
+claim("the two clients' default partitioners place the same key differently", len(split) == 3,
+      f"{len(split)} of 3 keys")
 
 # %% [markdown]
 # ## 6. Retention and log compaction
@@ -259,7 +321,7 @@ def solution_received(messages, consumers, setup):
 print(check_pubsub_counts(solution_received))
 
 # %% [markdown]
-# ## Summary
+# ## What you saw
 #
 # | idea | what you saw |
 # |---|---|

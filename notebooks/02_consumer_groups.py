@@ -1,6 +1,9 @@
 # %% [markdown]
 # # 02 · Consumer groups and rebalances
 #
+# **The question:** when a member of a consumer group joins, leaves or crashes, which partitions move, who stops
+# reading, and what is processed twice or never?
+#
 # **Learning objectives.** After this notebook you can:
 #
 # 1. read the assignment each **assignor** (`range`, `roundrobin`, `sticky`, `cooperative-sticky`) produces, and
@@ -26,8 +29,10 @@ check_parameters("02_consumer_groups", globals())
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from labsim import plots
+from labsim.claims import claim
 from labsim.exercises import check_idle_consumers, check_moved_partitions
 from labsim.kafka import ASSIGNORS, assign
 from labsim.scenarios import groups
@@ -67,12 +72,21 @@ for strategy in ASSIGNORS:
     owner_before = {tp: m for m, tps in before.items() for tp in tps}
     moves[strategy] = sum(owner_before[tp] != m for m, tps in after.items() for tp in tps)
 fig, ax = plt.subplots(figsize=(7, 3))
-ax.bar(list(moves), list(moves.values()), color="tab:blue")
+bars = ax.bar(list(moves), list(moves.values()), color="tab:blue")
+ax.bar_label(bars)
 ax.axhline(3, color="tab:red", ls="--", lw=1, label="minimum (c3's partitions)")
-ax.set(title="Partitions that change owner when c3 leaves", ylabel="partitions moved")
+ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+ax.set(title="Partitions that change owner when c3 leaves", xlabel="assignor", ylabel="partitions moved")
 ax.legend(fontsize=8)
 plt.show()
 print(moves)
+
+# %%
+claim("the sticky assignors move only c3's three partitions",
+      moves["sticky"] == moves["cooperative-sticky"] == 3,
+      f"sticky {moves['sticky']}, cooperative-sticky {moves['cooperative-sticky']}")
+claim("range and roundrobin move more than the minimum", min(moves["range"], moves["roundrobin"]) > 3,
+      f"range {moves['range']}, roundrobin {moves['roundrobin']}")
 
 # %% [markdown]
 # ## 2. A member crashes: eager versus cooperative
@@ -100,8 +114,8 @@ for ax, (strategy, run) in zip(axes, runs.items(), strict=True):
     total = run.frames["lag"].groupby("time")["lag"].sum().reset_index()
     ax.plot(total["time"], total["lag"], color="tab:blue", label="total lag")
     ax.axvline(CRASH_AT, color="tab:red", ls="--", lw=1, label="c1 crashes")
-    for r in run.frames["rebalances"].itertuples():
-        ax.axvspan(r.start, r.end, color="tab:orange", alpha=0.25, lw=0)
+    for i, r in enumerate(run.frames["rebalances"].itertuples()):
+        ax.axvspan(r.start, r.end, color="tab:orange", alpha=0.25, lw=0, label="rebalance" if i == 0 else None)
     ax.set(title=f"{strategy} ({protocol[strategy]} protocol)", xlabel="time (s)",
            ylabel="records behind")
     ax.legend(fontsize=8, loc="upper right")
@@ -109,6 +123,21 @@ plt.show()
 table = pd.DataFrame({s: r.summary for s, r in runs.items()}).T[
     ["rebalances", "pause_total_s", "max_lag", "duplicates", "lost"]]
 print(table.round(3).to_string())
+
+# %%
+for strategy, run in runs.items():
+    total = run.frames["lag"].groupby("time")["lag"].sum()
+    first = run.frames["rebalances"].query("start > @CRASH_AT")["start"].min()
+    before_crash = total[total.index < CRASH_AT].max()
+    waiting = total[(total.index > CRASH_AT) & (total.index < first)].max()
+    claim(f"{strategy}: lag climbs before the first rebalance (over twice its pre-crash peak)",
+          waiting > 2 * before_crash, f"{waiting} vs {before_crash} records; rebalance starts at {first:.1f} s")
+peaks = table["max_lag"]
+claim("the two spikes look alike (peaks within 25 %)", peaks.max() < 1.25 * peaks.min(),
+      f"{int(peaks['sticky'])} vs {int(peaks['cooperative-sticky'])} records")
+claim("the cooperative group pauses fewer member-seconds",
+      table.loc["cooperative-sticky", "pause_total_s"] < table.loc["sticky", "pause_total_s"],
+      f"{table.loc['cooperative-sticky', 'pause_total_s']:.2f} vs {table.loc['sticky', 'pause_total_s']:.2f} s")
 
 # %% [markdown]
 # Lag starts climbing at the crash, not at the rebalance: for one session timeout nobody reads the dead member's
@@ -142,6 +171,8 @@ events = crowd.frames["consumer_events"]
 final = groups.final_assignments(events)
 print(final.to_string())
 print("idle consumers:", crowd.summary["idle_consumers"])
+claim("two of the eight consumers have nothing to do", crowd.summary["idle_consumers"] == 2,
+      f"{crowd.summary['idle_consumers']} idle")
 
 # %% [markdown]
 # ## 4. Commit policy versus duplicates and losses after a crash
@@ -160,10 +191,21 @@ for commit in ("after", "before", "auto"):
 commits = pd.DataFrame(rows).groupby("commit")[["duplicates", "lost"]].sum()
 commits = commits.reindex(["after", "before", "auto"])
 ax = commits.plot.bar(rot=0, figsize=(7, 3.4), color=["tab:orange", "tab:red"])
+for bars in ax.containers:  # auto-commit's duplicates dwarf the rest: print every value on its bar
+    ax.bar_label(bars, fontsize=8)
+ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 ax.set(title=f"After a crash, summed over {COMMIT_SEEDS} seeds", xlabel="commit policy",
        ylabel="records")
 plt.show()
 print(commits.to_string())
+
+# %%
+claim("commit after processing loses nothing", commits.loc["after", "lost"] == 0,
+      f"{commits.loc['after', 'lost']} lost, {commits.loc['after', 'duplicates']} duplicates")
+claim("commit before processing duplicates nothing", commits.loc["before", "duplicates"] == 0,
+      f"{commits.loc['before', 'duplicates']} duplicates, {commits.loc['before', 'lost']} lost")
+claim("auto-commit duplicates the most", commits["duplicates"].idxmax() == "auto",
+      f"{commits.loc['auto', 'duplicates']} vs {commits.loc['after', 'duplicates']} (after)")
 
 
 # %% [markdown]
@@ -247,7 +289,7 @@ def solution_moved(before, after):
 print(check_moved_partitions(solution_moved))
 
 # %% [markdown]
-# ## Summary
+# ## What you saw
 #
 # | question | answer in this lab |
 # |---|---|
@@ -257,3 +299,10 @@ print(check_moved_partitions(solution_moved))
 # | duplicates or losses? | commit after processing → duplicates; before → losses |
 #
 # **Next:** `03_delivery_semantics.ipynb` — retries, dead-letter queues and idempotent consumers.
+
+# %% [markdown]
+# **Build it yourself.** The challenge `commit-strategy` gives you the component of this lesson to write;
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+#
+#     labsim challenge starter commit-strategy > my_commit_strategy.py
+#     labsim challenge check commit-strategy my_commit_strategy.py

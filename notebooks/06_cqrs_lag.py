@@ -1,6 +1,8 @@
 # %% [markdown]
 # # 06 · CQRS and read-model lag
 #
+# **The question:** after I write, how long until the read side shows it — and what can a client do about it?
+#
 # **Learning objectives.** After this notebook you can:
 #
 # 1. measure the **lag** between an append and its visibility in an asynchronous read model, under bursty load;
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from labsim import plots
+from labsim.claims import claim
 from labsim.exercises import check_fresh_probability, check_pending_events
 from labsim.scenarios import cqrs
 from labsim.sweep import sweep
@@ -49,11 +52,26 @@ p = base.params
 for start in np.arange(0, p.duration, p.burst_every):
     ax.axvspan(start, start + p.burst_length, color="tab:orange", alpha=0.15, lw=0,
                label="burst" if start == 0 else None)
-ax.set(title="Read-model lag of each event", xlabel="appended at (s)", ylabel="lag: append → visible (s)")
+ax.set(title="Read-model lag of each event", xlabel="appended at [s]", ylabel="lag: append → visible [s]")
 ax.legend()
 plt.show()
 print(f"events: {len(summaries)}, mean lag {summaries['lag'].mean():.3f} s, "
       f"p99 {summaries['lag'].quantile(0.99):.3f} s, max {summaries['lag'].max():.3f} s")
+
+# %%
+phase = summaries["appended_at"] % p.burst_every  # where in the 10 s cycle each event was appended
+in_burst = phase < p.burst_length
+quiet = phase >= p.burst_every - 3.0  # the last 3 s of each cycle, long after the burst drained
+peak_phase = phase.loc[summaries["lag"].idxmax()]
+claim("the lag peaks at the end of a burst",
+      p.burst_length - 1.0 <= peak_phase <= p.burst_length + 1.0,
+      f"worst event appended {peak_phase:.1f} s into a cycle whose burst ends at {p.burst_length:g} s")
+claim("events appended during bursts wait longer than the rest",
+      summaries.loc[in_burst, "lag"].mean() > summaries.loc[~in_burst, "lag"].mean(),
+      f"mean lag {summaries.loc[in_burst, 'lag'].mean():.2f} s vs {summaries.loc[~in_burst, 'lag'].mean():.2f} s")
+claim("in the quiet part of the cycle the lag is about one poll interval",
+      summaries.loc[quiet, "lag"].median() <= 2 * p.poll_ms / 1000,
+      f"median {summaries.loc[quiet, 'lag'].median() * 1000:.0f} ms, poll interval {p.poll_ms:g} ms")
 
 # %% [markdown]
 # Outside bursts the projector keeps up and the lag is about one poll interval. During a burst, events arrive
@@ -68,12 +86,21 @@ print(f"events: {len(summaries)}, mean lag {summaries['lag'].mean():.3f} s, "
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-plots.latency_histogram(summaries["lag"], axes[0], unit="s", title="Lag distribution")
-plots.latency_cdf(summaries["lag"], axes[1], unit="s", title="P(read is fresh) t seconds after the write")
-axes[1].set(xlabel="t: time between write and read (s)", ylabel="probability the read is fresh")
+plots.latency_histogram(summaries["lag"], axes[0], unit="s", title="Lag distribution", quantity="lag",
+                        counted="events")
+axes[0].set(xlabel="lag: append → visible [s]", ylabel="events [count]")
+plots.latency_cdf(summaries["lag"], axes[1], unit="s", title="P(read is fresh) t seconds after the write",
+                  quantity="lag", counted="events")
+axes[1].set(xlabel="t: time between write and read [s]", ylabel="probability the read is fresh")
 plt.show()
-for t in (0.05, 0.1, 0.5, 1.0, 2.0):
-    print(f"fresh after {t:>4} s: {(summaries['lag'] <= t).mean():.1%}")
+fresh = {t: (summaries["lag"] <= t).mean() for t in (0.05, 0.1, 0.5, 1.0, 2.0)}
+for t, share in fresh.items():
+    print(f"fresh after {t:>4} s: {share:.1%}")
+
+# %%
+claim("waiting longer before the read makes it likelier to be fresh, but 100 ms is far from enough",
+      fresh[0.1] < fresh[1.0] <= fresh[2.0] and fresh[0.1] < 0.5,
+      f"{fresh[0.1]:.1%} fresh after 0.1 s, {fresh[1.0]:.1%} after 1 s, {fresh[2.0]:.1%} after 2 s")
 
 # %% [markdown]
 # ## 3. Lag versus load
@@ -88,11 +115,18 @@ load["utilisation"] = 2 * load["rate"] * PROCESSING_MS / 1000
 fig, ax = plt.subplots()
 ax.plot(load["utilisation"], load["lag_mean_s"], "o-", label="mean lag")
 ax.plot(load["utilisation"], load["lag_p99_s"], "s--", label="p99 lag")
-ax.set(title="Read-model lag versus projector utilisation", xlabel="projector utilisation",
-       ylabel="lag (s)", yscale="log")
+ax.set(title="Read-model lag versus projector utilisation", xlabel="projector utilisation ρ",
+       ylabel="lag: append → visible [s]", yscale="log")
 ax.legend()
 plt.show()
 print(load[["rate", "utilisation", "lag_mean_s", "lag_p99_s"]].round(3).to_string(index=False))
+
+# %%
+low, high = load.iloc[0], load.iloc[-1]
+claim("the lag grows with utilisation",
+      high["lag_mean_s"] > low["lag_mean_s"] and high["lag_p99_s"] > low["lag_p99_s"],
+      f"mean {low['lag_mean_s']:.3f} s at ρ = {low['utilisation']:.2f}, "
+      f"{high['lag_mean_s']:.3f} s at ρ = {high['utilisation']:.2f}")
 
 # %% [markdown]
 # ## 4. Read-your-writes strategies
@@ -108,8 +142,20 @@ for strategy in cqrs.STRATEGIES:
     rows.append({"strategy": strategy, "stale reads": f"{s['stale_reads']:.1%}",
                  "read latency (s)": round(s["read_latency_mean_s"], 3),
                  "write latency (s)": round(s["write_latency_mean_s"], 3),
-                 "projection lag (s)": round(s["lag_mean_s"], 3)})
-print(pd.DataFrame(rows).to_string(index=False))
+                 "projection lag (s)": round(s["lag_mean_s"], 3),
+                 "_stale": s["stale_reads"], "_read": s["read_latency_mean_s"], "_write": s["write_latency_mean_s"]})
+ryw = pd.DataFrame(rows).set_index("strategy")
+print(ryw.drop(columns=["_stale", "_read", "_write"]).reset_index().to_string(index=False))
+
+# %%
+claim("with no strategy every own-write read is stale", ryw.loc["none", "_stale"] == 1.0,
+      f"{ryw.loc['none', '_stale']:.0%} stale")
+claim("sync, wait-for-version and optimistic make the own-write read fresh",
+      (ryw.loc[["sync", "wait-for-version", "optimistic"], "_stale"] == 0).all(), "0% stale each")
+claim("sync makes the write pay; wait-for-version makes the read pay",
+      ryw.loc["sync", "_write"] > ryw.loc["none", "_write"] and ryw.loc["wait-for-version", "_read"] > 0,
+      f"sync write {ryw.loc['sync', '_write']:.2f} s vs {ryw.loc['none', '_write']:.3f} s; "
+      f"wait-for-version read {ryw.loc['wait-for-version', '_read']:.2f} s")
 
 # %% [markdown]
 # * **none** — every own-write read is stale: the read comes before the projection catches up.
@@ -139,12 +185,23 @@ for every, run in runs.items():
     ax.plot(lag["appended_at"], lag["lag"], lw=0.8, label=f"checkpoint every {every}")
 down = runs[1].frames["faults"]  # the crash is a fault of the run's plan: start and end rows
 ax.axvspan(down["time"].min(), down["time"].max(), color="tab:gray", alpha=0.2, lw=0, label="projector down")
-ax.set(title="Lag through a projector crash", xlabel="appended at (s)", ylabel="lag (s)")
+ax.set(title="Lag through a projector crash", xlabel="appended at [s]", ylabel="lag: append → visible [s]")
 ax.legend()
 plt.show()
 print(pd.DataFrame({f"checkpoint every {k}": {"events applied twice": r.summary["double_applied"],
                                               "customer totals correct": r.summary["totals_correct"]}
                     for k, r in runs.items()}).to_string())
+
+# %%
+peaks = {k: r.frames["projected"].query("projection == 'order_summaries'")["lag"].max() for k, r in runs.items()}
+claim("the lag spike is about the same with either checkpoint",
+      abs(peaks[1] - peaks[50]) <= 0.1 * max(peaks.values()),
+      f"peak {peaks[1]:.1f} s vs {peaks[50]:.1f} s")
+claim("an atomic checkpoint applies nothing twice and keeps the totals right",
+      runs[1].summary["double_applied"] == 0 and runs[1].summary["totals_correct"], "0 applied twice")
+claim("a checkpoint every 50 events re-applies events and corrupts the totals",
+      runs[50].summary["double_applied"] > 0 and not runs[50].summary["totals_correct"],
+      f"{runs[50].summary['double_applied']} events applied twice")
 
 
 # %% [markdown]
@@ -193,7 +250,7 @@ def show_lag(rate=RATE, processing_ms=PROCESSING_MS):
     _, ax = plt.subplots(figsize=(7, 3))
     ax.plot(lag["appended_at"], lag["lag"], lw=0.8)
     ax.set(title=f"rate {rate:g}/s, {processing_ms:g} ms per event: p99 lag {run.summary['lag_p99_s']:.2f} s",
-           xlabel="appended at (s)", ylabel="lag (s)")
+           xlabel="appended at [s]", ylabel="lag [s]")
     plt.show()
 
 
@@ -224,7 +281,13 @@ def solution_in_flight(event_rate, mean_lag):
 print(check_pending_events(solution_in_flight))
 
 # %% [markdown]
-# ## Summary
+# ## What you saw
+#
+# - The lag is small when the projector keeps up and climbs through every burst, peaking at its end.
+# - The freshness curve says how long to wait before a read is likely to see a write.
+# - Lag grows with the projector's utilisation; the own-write read is stale without a strategy, and each
+#   strategy moves the cost somewhere (the write, the read, or the client).
+# - A checkpoint committed apart from the read model re-applies events after a crash and corrupts the totals.
 #
 # | question | answer |
 # |---|---|
@@ -232,3 +295,15 @@ print(check_pending_events(solution_in_flight))
 # | when is it worst? | during bursts, when the projector's utilisation passes 1 |
 # | how do I read my own write? | sync projection, wait for the version, or show it optimistically |
 # | how does a projection survive a crash? | commit the checkpoint with the read model |
+
+# %% [markdown]
+# ## Next
+#
+# `07_sagas.ipynb` — a business transaction across services, without a distributed transaction.
+
+# %% [markdown]
+# **Build it yourself.** The challenge `projection-checkpoint` gives you the component of this lesson to write;
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+#
+#     labsim challenge starter projection-checkpoint > my_projection_checkpoint.py
+#     labsim challenge check projection-checkpoint my_projection_checkpoint.py

@@ -1,6 +1,9 @@
 # %% [markdown]
 # # 07 · Sagas and compensation
 #
+# **The question:** how does a business transaction that spans four services end all-or-nothing without a
+# distributed transaction — even when services crash?
+#
 # **Learning objectives.** After this notebook you can:
 #
 # 1. describe a saga as steps with **compensations**, split by a **pivot** into "can still undo" and "must
@@ -26,6 +29,7 @@ import networkx as nx
 import pandas as pd
 
 from labsim import causal_graph, plots
+from labsim.claims import claim
 from labsim.exercises import check_compensation_plan, check_quiz
 from labsim.sagas import ORDER_SAGA
 from labsim.scenarios import saga_isolation, sagas
@@ -54,11 +58,29 @@ outcomes = sagas.outcomes(calm.frames)
 ok = outcomes[outcomes["outcome"] == "committed"]["saga"].iloc[0]
 undone = outcomes[(outcomes["outcome"] == "compensated") & outcomes["charged"].eq(False)
                   & outcomes["order_status"].eq("cancelled")]["saga"].iloc[0]
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
-plots.saga_timeline(calm.frames, ok, axes[0], title=f"Saga {ok}: committed")
-plots.saga_timeline(calm.frames, undone, axes[1], title=f"Saga {undone}: compensated")
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+plots.saga_timeline(calm.frames, ok, axes[0], title=f"Saga {ok}: committed", legend=False)
+plots.saga_timeline(calm.frames, undone, axes[1], title=f"Saga {undone}: compensated", legend=False)
+legend = {}  # one legend for both panels: each entry once
+for ax in axes:
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        legend.setdefault(label, handle)
+fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=8)
+fig.subplots_adjust(bottom=0.22, wspace=0.3)
 plt.show()
 print(calm.frames["sagas"].query("saga == @undone")[["event", "step", "detail"]].to_string(index=False))
+
+# %%
+undone_log = calm.frames["sagas"].query("saga == @undone")
+done_steps = undone_log.query("event == 'step.succeeded'")["step"].tolist()
+compensated = undone_log.query("event == 'compensation.done'")["step"].tolist()
+ok_steps = calm.frames["saga_steps"].query("saga == @ok")
+claim(f"saga {ok} committed with every command done",
+      (ok_steps["outcome"] == "ok").all() and outcomes.set_index("saga").loc[ok, "outcome"] == "committed",
+      f"{len(ok_steps)} commands, none failed")
+claim(f"saga {undone} compensated its completed steps in reverse order",
+      len(compensated) > 0 and compensated == done_steps[::-1][:len(compensated)],
+      f"done: {' → '.join(done_steps)}; undone: {' → '.join(compensated)}")
 
 # %% [markdown]
 # The compensated saga failed at a step before the pivot; the orchestrator then ran the compensations of the
@@ -78,7 +100,16 @@ for recovery in (True, False):
     rows.append({"saga log used on restart": recovery, "committed": s["committed"],
                  "compensated": s["compensated"], "half done": s["half_done"],
                  "money and stock conserved": s["conserved"]})
-print(pd.DataFrame(rows).to_string(index=False))
+recovery_table = pd.DataFrame(rows)
+print(recovery_table.to_string(index=False))
+
+# %%
+with_log, without_log = recovery_table.iloc[0], recovery_table.iloc[1]
+claim("with the saga log no saga ends half done, and money and stock add up",
+      with_log["half done"] == 0 and with_log["money and stock conserved"], "0 half done")
+claim("a restarted orchestrator that ignores its log leaves sagas half done",
+      without_log["half done"] > 0 and not without_log["money and stock conserved"],
+      f"{without_log['half done']} of {SAGAS} half done")
 
 # %% [markdown]
 # With the log, a restarted orchestrator reads every unfinished saga's stream and resumes at the step it
@@ -116,7 +147,16 @@ for style in sagas.STYLES:
                      "p50 latency (s)": round(s["latency_p50_s"], 3),
                      "p99 latency (s)": round(s["latency_p99_s"], 3),
                      "messages per saga": round(s["messages_per_saga"], 1)})
-print(pd.DataFrame(rows).to_string(index=False))
+styles = pd.DataFrame(rows)
+print(styles.to_string(index=False))
+
+# %%
+msgs = styles.groupby("style")["messages per saga"].mean()
+claim("both styles end all-or-nothing, with or without crashes", (styles["half done"] == 0).all(),
+      "0 half done in every run")
+claim("choreography sends fewer messages per saga than orchestration",
+      msgs["choreography"] < msgs["orchestration"],
+      f"{msgs['choreography']:.1f} vs {msgs['orchestration']:.1f} on average over the two crash rates")
 
 # %% [markdown]
 # Both styles end all-or-nothing. Choreography needs fewer messages (no command/reply pairs) but the flow lives
@@ -138,7 +178,13 @@ ax.set_title(f"Choreography: the causal chain of saga {undone}")
 ax.set_axis_off()
 ax.margins(0.15)
 plt.show()
-print(" → ".join(graph.nodes[n].get("event_type", "?") for n in nx.topological_sort(graph)))
+chain = [graph.nodes[n].get("event_type", "?") for n in nx.topological_sort(graph)]
+print(" → ".join(chain))
+
+# %%
+claim("the chain starts with the order and ends with its outcome",
+      chain[0] == "order.created" and chain[-1] in ("order.confirmed", "order.cancelled"),
+      f"{chain[0]} … {chain[-1]}, {len(chain)} events")
 
 # %% [markdown]
 # ## 5. Concurrent sagas: isolation anomalies
@@ -151,6 +197,21 @@ print(" → ".join(graph.nodes[n].get("event_type", "?") for n in nx.topological
 iso = pd.DataFrame([{"countermeasure": c, **saga_isolation.run(c, SEED).summary}
                     for c in saga_isolation.COUNTERMEASURES])
 print(iso.round(3).to_string(index=False))
+
+# %%
+by = iso.set_index("countermeasure")
+claim("with no countermeasure updates are lost and stock is oversold",
+      by.loc["none", "lost_updates"] > 0 and by.loc["none", "oversold"] > 0,
+      f"{by.loc['none', 'lost_updates']} lost updates, {by.loc['none', 'oversold']} units oversold")
+claim("reread and commutative updates stop both, but dirty reads remain",
+      (by.loc[["reread", "commutative"], ["lost_updates", "oversold"]] == 0).all().all()
+      and by.loc[["reread", "commutative"], "dirty_reads"].sum() > 0,
+      f"{by.loc['reread', 'dirty_reads']} + {by.loc['commutative', 'dirty_reads']} dirty reads")
+claim("the semantic lock has no anomaly and the longest mean latency",
+      (by.loc["semantic-lock", ["lost_updates", "oversold", "dirty_reads"]] == 0).all()
+      and by["latency_mean_s"].idxmax() == "semantic-lock",
+      f"{by.loc['semantic-lock', 'latency_mean_s']:.2f} s vs at most "
+      f"{by.drop('semantic-lock')['latency_mean_s'].max():.2f} s for the others")
 
 
 # %% [markdown]
@@ -192,6 +253,7 @@ print(check_compensation_plan(solution))
 # %%
 # NBVAL_IGNORE_OUTPUT
 from ipywidgets import interact
+from matplotlib.ticker import MaxNLocator
 
 from labsim.params import slider
 
@@ -201,7 +263,8 @@ def show_sagas(style="orchestration", crash_rate=CRASH_RATE, recovery=True):
     _, ax = plt.subplots(figsize=(6, 3))
     ax.bar(["committed", "compensated", "half done"], [s["committed"], s["compensated"], s["half_done"]],
            color=["tab:green", "tab:blue", "tab:red"])
-    ax.set(title=f"{style}, crash rate {crash_rate:.2f}", ylabel="sagas")
+    ax.set(title=f"{style}, crash rate {crash_rate:.2f}", xlabel="outcome", ylabel="sagas [count]")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     plt.show()
 
 
@@ -222,3 +285,24 @@ print(check_quiz("step kinds", answers))
 # %% jupyter={"source_hidden": true}
 print(check_quiz("step kinds", {"reserve stock": "compensatable", "charge the card": "pivot",
                                 "send the confirmation email": "retriable"}))
+
+# %% [markdown]
+# ## What you saw
+#
+# - A saga is steps with compensations; a failure before the pivot undid the completed steps in reverse order,
+#   each decision in the orchestrator's log.
+# - With the saga log a crashed orchestrator resumed every saga; without it, sagas ended half done.
+# - Choreography sent fewer messages, but its story had to be rebuilt from correlation and causation ids.
+# - Concurrent sagas lose updates and oversell without a countermeasure; the semantic lock removed every anomaly,
+#   at the price of waiting.
+#
+# ## Next
+#
+# `08_outbox_cdc.ipynb` — how a service changes its database and publishes an event without losing either.
+
+# %% [markdown]
+# **Build it yourself.** The challenge `saga-orchestrator` gives you the component of this lesson to write;
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+#
+#     labsim challenge starter saga-orchestrator > my_saga_orchestrator.py
+#     labsim challenge check saga-orchestrator my_saga_orchestrator.py

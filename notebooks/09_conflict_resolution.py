@@ -1,6 +1,9 @@
 # %% [markdown]
 # # 09 · Conflict resolution and CRDTs
 #
+# **The question:** when replicas accept writes to the same data independently, which writes survive — and can
+# the data type itself make sure none is lost?
+#
 # **Learning objectives.** After this notebook you can:
 #
 # 1. explain how **last-write-wins** silently loses acknowledged writes, and why clock **skew** makes it worse;
@@ -29,6 +32,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from labsim import plots
+from labsim.claims import claim
 from labsim.exercises import check_gcounter_merge, check_lww_winner
 from labsim.replication import LWWRegister, ORSet, PNCounter, TwoPSet
 from labsim.scenarios import conflicts
@@ -50,13 +54,25 @@ grid = {"policy": ["lww-physical", "lww-hlc"], "skew": SKEWS, "write_gap": [1.0]
 skew_runs = sweep(conflicts.figures, grid, seeds=range(SEEDS))
 lost = skew_runs.groupby(["policy", "skew"])["lost_updates"].mean().unstack("policy")
 fig, ax = plt.subplots()
-for policy in lost.columns:
+for policy, offset in zip(lost.columns, (8, -14), strict=False):
     ax.plot(lost.index, lost[policy], "o-", label=policy)
-ax.set(title="Acknowledged writes lost by last-write-wins", xlabel="clock skew of r1 (s)",
-       ylabel=f"lost writes (mean of {SEEDS} seeds, 40 writes)")
+    for x, v in lost[policy].items():
+        ax.annotate(f"{v:.1f}", (x, v), textcoords="offset points", xytext=(0, offset), ha="center", fontsize=8)
+ax.set(title="Acknowledged writes lost by last-write-wins", xlabel="clock skew of r1 [s]",
+       ylabel=f"lost writes (mean of {SEEDS} seeds, of 40)")
+ax.set_ylim(bottom=0, top=lost.to_numpy().max() * 1.25 + 1)
 ax.legend()
 plt.show()
 print(lost.round(2).to_string())
+
+# %%
+hlc, physical = lost["lww-hlc"], lost["lww-physical"]
+claim("both lose a few truly concurrent writes even without skew", hlc.iloc[0] > 0 and physical.iloc[0] > 0,
+      f"{physical.iloc[0]:.1f} and {hlc.iloc[0]:.1f} at skew 0")
+claim("the physical clock loses more as skew grows", physical.iloc[-1] > physical.iloc[0],
+      f"{physical.iloc[0]:.1f} at skew 0, {physical.iloc[-1]:.1f} at {lost.index[-1]:g} s")
+claim("HLC is flat: skew no longer matters", hlc.max() - hlc.min() <= 0.5 and hlc.iloc[-1] < physical.iloc[-1],
+      f"{hlc.min():.1f} to {hlc.max():.1f} across skews")
 
 
 # %% [markdown]
@@ -83,10 +99,16 @@ blind, resolving = siblings(blind=True), siblings(blind=False)
 fig, ax = plt.subplots()
 ax.step(blind["time"], blind["max_siblings"], where="post", label="blind writes")
 ax.step(resolving["time"], resolving["max_siblings"], where="post", label="read, merge, write")
-ax.set(title="Siblings of one key over time", xlabel="time (s)", ylabel="most siblings at a replica")
+ax.set(title="Siblings of one key over time", xlabel="time [s]", ylabel="most siblings at a replica [count]")
+ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
 ax.legend()
 plt.show()
 print(f"most siblings — blind: {blind['max_siblings'].max()}, read-merge-write: {resolving['max_siblings'].max()}")
+
+# %%
+claim("blind writes pile up siblings; read-merge-write keeps them few",
+      blind["max_siblings"].max() > resolving["max_siblings"].max(),
+      f"{blind['max_siblings'].max()} vs {resolving['max_siblings'].max()}")
 
 # %% [markdown]
 # ## 3. A custom merge
@@ -101,7 +123,8 @@ for resolver in ("union", "pick-one"):
     s = conflicts.run(seed=SEED, policy="version-vectors", resolver=resolver, writes=WRITES,
                       replicas=REPLICAS).summary
     rows.append({"merge": resolver, "lost_updates": s["lost_updates"], "final_items": s["final_items"]})
-print(pd.DataFrame(rows).to_string(index=False))
+merges = pd.DataFrame(rows).set_index("merge")
+print(merges.reset_index().to_string(index=False))
 
 stock = 10
 lww_r1 = LWWRegister().assign(stock - 2, 1.0, "r1")  # r1 sells 2 and writes the new stock
@@ -110,6 +133,13 @@ pn = PNCounter().increment("warehouse", stock)
 pn_r1, pn_r2 = pn.decrement("r1", 2), pn.decrement("r2", 3)
 print(f"stock after selling 2 + 3 of {stock}: LWW register says {lww_r1.merge(lww_r2).value}, "
       f"PN-counter says {pn_r1.merge(pn_r2).value}")
+
+# %%
+claim("the union merge keeps every item; picking one sibling loses some",
+      merges.loc["union", "lost_updates"] == 0 and merges.loc["pick-one", "lost_updates"] > 0,
+      f"lost: union {merges.loc['union', 'lost_updates']}, pick-one {merges.loc['pick-one', 'lost_updates']}")
+claim("only the PN-counter adds the two sales up", pn_r1.merge(pn_r2).value == stock - 5
+      and lww_r1.merge(lww_r2).value != stock - 5, f"{stock - 5} left")
 
 # %% [markdown]
 # ## 4. CRDTs converge through a partition
@@ -128,6 +158,14 @@ plt.show()
 s = crdt.summary
 print(f"lost updates: {s['lost_updates']}, converged: {s['converged']}, "
       f"{s['time_to_converge_s']:.2f} s after the heal, final items: {s['final_items']}")
+
+# %%
+div = crdt.frames["divergence"]
+before_heal = div.loc[div["time"] < PARTITION[1], "distinct_states"].iloc[-1]
+claim("just before the heal r1 is on its own: two distinct states", before_heal == 2, f"{before_heal} states")
+claim("after the heal all replicas agree, within a second, and no item is lost",
+      s["converged"] and s["time_to_converge_s"] < 1.0 and s["lost_updates"] == 0,
+      f"{s['time_to_converge_s']:.2f} s, {s['lost_updates']} lost")
 
 # %% [markdown]
 # While writes arrive, replicas differ briefly even without a partition (gossip takes a round to spread them).
@@ -154,11 +192,19 @@ ttc = gossip.groupby(["gossip_interval", "fanout"])["time_to_converge_s"].mean()
 fig, ax = plt.subplots()
 for fanout in ttc.columns:
     ax.plot(ttc.index, ttc[fanout], "o-", label=f"fan-out {fanout}")
-ax.set(title="Time to converge after a partition heals", xlabel="gossip interval (s)",
-       ylabel=f"seconds (mean of {SEEDS} seeds)")
+ax.set(title="Time to converge after a partition heals", xlabel="gossip interval [s]",
+       ylabel=f"time to converge after the heal [s] (mean of {SEEDS} seeds)")
+ax.set_ylim(bottom=0)
 ax.legend()
 plt.show()
 print(ttc.round(2).to_string())
+
+# %%
+claim("convergence takes longer with a longer gossip interval, for each fan-out",
+      (ttc.iloc[-1] > ttc.iloc[0]).all(),
+      ", ".join(f"fan-out {f}: {ttc[f].iloc[0]:.2f} → {ttc[f].iloc[-1]:.2f} s" for f in ttc.columns))
+claim("a larger fan-out converges no slower", (ttc[2] <= ttc[1] + 1e-9).all(),
+      f"mean {ttc[2].mean():.2f} s vs {ttc[1].mean():.2f} s")
 
 # %% [markdown]
 # Convergence time grows with the interval (roughly a few rounds are needed) and shrinks with fan-out — at the
@@ -166,7 +212,8 @@ print(ttc.round(2).to_string())
 
 # %% [markdown]
 # And versus the partition's length: the longer r1 is cut off, the more the two sides diverge — but the time to
-# converge *after the heal* hardly changes, because state-based gossip ships the whole state in one round.
+# converge *after the heal* stays within a few gossip rounds, because state-based gossip ships the whole state in
+# one round.
 
 # %%
 grid = {"policy": ["crdt"], "replicas": [5], "gossip_interval": [0.25], "writes": [40], "write_gap": [0.25],
@@ -175,6 +222,12 @@ lengths = sweep(conflicts.figures, grid, seeds=range(SEEDS))
 by_length = lengths.assign(partition_s=lengths["partition_end"] - 2.0).groupby("partition_s")[
     "time_to_converge_s"].mean()
 print(by_length.round(2).to_string())
+
+# %%
+claim("however long the partition, convergence takes a few gossip rounds (at most 5 × 0.25 s)",
+      by_length.max() <= 5 * 0.25,
+      f"{by_length.min():.2f} to {by_length.max():.2f} s for partitions of {by_length.index.min():g} to "
+      f"{by_length.index.max():g} s")
 
 # %% [markdown]
 # ## 6. The policies side by side
@@ -188,7 +241,17 @@ for policy, resolver in [("lww-physical", "union"), ("lww-hlc", "union"), ("vers
     name = policy if policy != "version-vectors" else f"version-vectors ({resolver})"
     rows.append({"policy": name, "lost_updates": s["lost_updates"], "max_siblings": s["max_siblings"],
                  "metadata_size": s["metadata_size"], "converged": s["converged"]})
-print(pd.DataFrame(rows).to_string(index=False))
+side = pd.DataFrame(rows).set_index("policy")
+print(side.reset_index().to_string(index=False))
+
+# %%
+claim("every policy converges", side["converged"].all(), f"{len(side)} of {len(side)}")
+claim("LWW loses writes; version vectors (union) and the OR-set lose none",
+      (side.loc[["lww-physical", "lww-hlc"], "lost_updates"] > 0).all()
+      and (side.loc[["version-vectors (union)", "crdt"], "lost_updates"] == 0).all(),
+      f"LWW {side.loc['lww-physical', 'lost_updates']} and {side.loc['lww-hlc', 'lost_updates']} lost")
+claim("the OR-set carries the most metadata", side["metadata_size"].idxmax() == "crdt",
+      f"{side.loc['crdt', 'metadata_size']} vs {side.loc['lww-hlc', 'metadata_size']} for LWW")
 
 
 # %% [markdown]
@@ -263,7 +326,14 @@ def solution_lww(writes):
 print(check_lww_winner(solution_lww))
 
 # %% [markdown]
-# ## Summary
+# ## What you saw
+#
+# - LWW by physical clock lost more acknowledged writes as skew grew; HLC made skew irrelevant but still lost
+#   concurrent writes.
+# - Version vectors kept concurrent writes as siblings; blind writers piled them up, and the merge is the
+#   business's choice.
+# - The OR-set converged through a partition a few gossip rounds after the heal, losing nothing — and carried the
+#   most metadata.
 #
 # | policy | loses acknowledged writes? | who merges | metadata |
 # |---|---|---|---|
@@ -271,3 +341,17 @@ print(check_lww_winner(solution_lww))
 # | LWW (HLC) | yes, concurrent ones | nobody | timestamp |
 # | version vectors | no (with a union merge) | the client | a vector per sibling |
 # | CRDT | no | the data type | grows with history |
+
+# %% [markdown]
+# ## Next
+#
+# `10_scaling_and_backpressure.ipynb` — how many consumers a queue needs, and what to do when they are not enough.
+
+# %% [markdown]
+# **Build it yourself.** The challenges `cart-crdt` and `broadcast` give you the component of this lesson to write;
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+#
+#     labsim challenge starter cart-crdt > my_cart_crdt.py
+#     labsim challenge check cart-crdt my_cart_crdt.py
+#     labsim challenge starter broadcast > my_broadcast.py
+#     labsim challenge check broadcast my_broadcast.py

@@ -210,4 +210,5 @@ def test_capstone_scorecard_grades_designs():
     )
     assert naive.summary["targets_met"] < good.summary["targets_met"] == len(capstone.TARGETS)
     text = capstone.scorecard(good)
-    assert "Score: 6 / 6" in text and "FAIL" in capstone.scorecard(naive)
+    every = len(capstone.TARGETS)  # nine: payment double charges and read-model errors apart
+    assert f"Score: {every} / {every}" in text and "FAIL" in capstone.scorecard(naive)

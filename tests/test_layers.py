@@ -21,7 +21,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "labsim"
 
 LAYERS = {
     **dict.fromkeys(
-        ["errors", "dists", "record", "world", "events", "metrics", "result", "history", "sweep"],
+        [
+            "errors",
+            "dists",
+            "record",
+            "world",
+            "events",
+            "metrics",
+            "result",
+            "history",
+            "sweep",
+            "claims",
+        ],
         0,
     ),
     **dict.fromkeys(["network", "transport", "faults", "params"], 1),
@@ -29,7 +40,7 @@ LAYERS = {
         ["kafka", "amqp", "workqueue", "broker", "eventsourcing", "sagas", "outbox", "replication"],
         2,
     ),
-    **dict.fromkeys(["checks", "plots", "conformance"], 3),
+    **dict.fromkeys(["checks", "plots", "figure_check", "conformance"], 3),
     "scenarios": 4,
     **dict.fromkeys(["exercises", "lessons", "cli", "challenges", "__init__", "__main__"], 5),
 }

@@ -1,7 +1,10 @@
 """Every notebook runs through papermill with another seed and smaller sizes.
 
 No lesson may depend on its default seed to run: a learner (or an instructor preparing a
-session) changes ``SEED`` first. The stored outputs are checked separately by nbval.
+session) changes ``SEED`` first, and every claim a lesson checks (``labsim.claims``) must hold
+for that seed too. The same run puts every figure through the figure check
+(``LABSIM_FIGURE_CHECK=1``: titles, axis labels, legends that draw, whole-number ticks on
+counts). The stored outputs are checked separately by nbval.
 """
 
 from pathlib import Path
@@ -41,6 +44,7 @@ def test_every_notebook_has_small_parameters():
 def test_notebook_runs_with_another_seed(name, tmp_path, monkeypatch):
     monkeypatch.setenv("LABSIM_PROGRESS", "0")
     monkeypatch.setenv("MPLBACKEND", "Agg")  # no display needed to check that it runs
+    monkeypatch.setenv("LABSIM_FIGURE_CHECK", "1")  # every plt.show() checks its figure
     papermill.execute_notebook(
         str(NOTEBOOKS / f"{name}.ipynb"),
         str(tmp_path / f"{name}.ipynb"),

@@ -176,7 +176,9 @@ class Service:
             event = cause.caused(event_type, data, source=self.name)
         targets = list(self.subscribers.get(event_type, []))
         self.outbox.append(OutboxEntry(event, targets))
-        for target in targets:
+        # A terminal event (order.confirmed, order.cancelled) has no subscriber: it is still
+        # published, so it gets one row with an empty target and the causal chain ends with it.
+        for target in targets or [""]:
             self._messages.record(event, target)
 
     def _unsent(self) -> list[_Sending]:

@@ -11,6 +11,9 @@ other settings:
 * :func:`key_order` — order is kept per key, not across keys;
 * :func:`hot_key` — one key's partition carries the load and the lag.
 
+:func:`producer_retries` (lesson 03) is a producer alone: acknowledgements get lost, retries
+append a record twice — unless the producer is idempotent.
+
 :func:`keys_moved` needs no simulation: the share of keys a topic's growth re-maps.
 """
 
@@ -47,6 +50,7 @@ __all__ = [
     "keys_moved",
     "per_partition",
     "processing_order",
+    "producer_retries",
     "queue_vs_pubsub",
     "received",
     "run",
@@ -298,3 +302,56 @@ def keys_moved(keys: int = 1000, before: int = 6, after: int = 8) -> float:
         raise ConfigError("after", after, f"more partitions than before ({before})", "keys_moved")
     names = [f"customer-{i}" for i in range(keys)]
     return sum(kafka_partition(k, before) != kafka_partition(k, after) for k in names) / keys
+
+
+def producer_retries(
+    idempotent: bool, records: int = 300, ack_loss: float = 0.3, seed: int = 0
+) -> dict[str, Any]:
+    """A producer sends ``records`` records while ``ack_loss`` of the broker's replies are lost.
+
+    A request whose acknowledgement is lost times out and is sent again; the broker has already
+    appended it. With ``idempotent=True`` (Kafka's ``enable.idempotence``) each batch carries
+    the producer id and sequence numbers and the broker appends a retried batch only once.
+
+    Returns:
+        ``sent`` (records the application sent), ``appended`` (records in the topic's log),
+        ``duplicates`` (appended minus distinct), ``acknowledged`` (sends that succeeded) and
+        ``retries`` (produce attempts after the first).
+    """
+    check_int("records", records, 1, "producer_retries")
+    if not 0 <= ack_loss < 1:
+        raise ConfigError("ack_loss", ack_loss, "a probability in [0, 1)", "producer_retries")
+    world = World(seed)
+    net = Network(world, ["broker", "producer"], latency=Exponential.from_mean(ms(1)))
+    broker = Broker(net)
+    broker.create_topic("payments", partitions=4)
+    net.link("broker", "producer").loss = ack_loss  # replies get lost, requests do not
+    producer = Producer(
+        net,
+        "producer",
+        broker,
+        idempotent=idempotent,
+        retries=20,
+        request_timeout=0.05,
+        retry_backoff=0.01,
+    )
+    events = []
+
+    def send_all() -> Generator[Any, Any, None]:
+        for i in range(records):
+            events.append(producer.send("payments", {"payment": i}, key=f"customer-{i % 10}"))
+            yield world.timeout(0.002)
+
+    world.process(send_all())
+    world.run(until=60)
+    frames = world.frames()
+    log = frames["log"]
+    requests = frames["produce_requests"]
+    return {
+        "idempotent": idempotent,
+        "sent": records,
+        "appended": len(log),
+        "duplicates": len(log) - int(log["msg_id"].nunique()),
+        "acknowledged": sum(e.triggered and e.value.ok for e in events),
+        "retries": int((requests["attempt"] > 1).sum()),
+    }

@@ -54,7 +54,16 @@ class OutboxParams(Params):
     publish_retries: int = param(
         0, "dual write: extra publish attempts before undoing the order", ge=0, le=1000
     )
-    relay_interval: float = param(0.05, "time between relay polls", gt=0, le=1e4, unit="s")
+    relay_interval: float = param(
+        0.05, "time between outbox relay polls of the outbox table", gt=0, le=1e4, unit="s"
+    )
+    cdc_tail: float = param(
+        0.002,
+        "CDC: time for the log reader to see a new commit (it tails the log, no table to poll)",
+        gt=0,
+        le=1e4,
+        unit="s",
+    )
     quiet: float = param(
         10.0, "time after the fault phase for relays to catch up", gt=0, le=1e6, unit="s"
     )
@@ -104,7 +113,9 @@ class OutboxScenario(Scenario):
             crash_rate=p.crash_rate,
             faults_until=p.faults_until,
             publish_retries=p.publish_retries,
-            relay_interval=p.relay_interval,
+            # The outbox relay polls its table; CDC streams the commit log, seeing a commit
+            # as soon as the log reader does.
+            relay_interval=p.cdc_tail if p.design == "cdc" else p.relay_interval,
         )
         plan.apply(network)
         world.process(_clients(world, service, p))
