@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # JupyterLab refuses to run as root unless told to (CI and many containers run as root).
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test test-real test-browser html wheelhouse lint format sync bench constraints install clean help readme
+.PHONY: lab test test-real test-browser html student wheelhouse lint format sync bench constraints install clean help readme
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (LAB_ARGS='--no-browser --port 8888 --ip 127.0.0.1')"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench  run the benchmarks (prints JSON lines)"
 	@echo "make test-real     the conformance scripts against a real RabbitMQ (installs it if missing)"
 	@echo "make html   export the notebooks to build/html/ (handouts with an index)"
+	@echo "make student       the lessons without their solutions, in build/student/"
 	@echo "make test-browser  run the tour in JupyterLab in headless Chromium (needs /usr/bin/chromium)"
 	@echo "make wheelhouse    download every wheel into wheelhouse/ for rooms without internet"
 
@@ -34,8 +35,12 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Room defaults (no news pop-up, no update check, ...) from tools/jupyterlab/overrides.json; a
+# user's own JupyterLab settings still win, and nothing is written to them.
+LAB_SETTINGS := $(CURDIR)/tools/jupyterlab
+
 lab: $(STAMP)
-	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
+	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG) --LabApp.app_settings_dir='$(LAB_SETTINGS)' $(LAB_ARGS)
 
 # `ruff check .` covers the lesson sources notebooks/*.py too; they are not reformatted (their
 # hand-wrapped calls read better in a lesson than ruff format's one argument per line).
@@ -72,6 +77,11 @@ test-browser: $(STAMP)
 
 html: $(STAMP)
 	$(BIN)/python tools/build_handouts.py
+
+# The student edition: every lesson without its solution cells (collapsed code cells and cells
+# tagged `solution`), with its .py pair regenerated and data/; notebooks/solutions/ is left out.
+student: $(STAMP)
+	$(BIN)/python tools/student_edition.py
 
 # Every wheel labsim needs, for `pip install --no-index --find-links wheelhouse labsim[lab]`.
 wheelhouse: $(STAMP)

@@ -250,7 +250,7 @@ def my_delivered_fraction(loss, partition_share):
 print(check_delivered_fraction(my_delivered_fraction))
 
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # <details><summary><b>Solution</b> (expand the hidden cell below)</summary>
 #
 # A message survives the link with probability `1 − loss`. During the partition a random peer is on the other

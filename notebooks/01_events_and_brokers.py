@@ -64,7 +64,7 @@ fig, ax = plt.subplots(figsize=(7, 3))
 pos = {created.event_id: (0, 0), reserved.event_id: (1, 0.6), charged.event_id: (1, -0.6),
        confirmed.event_id: (2, -0.6)}
 # light nodes, and the labels above them, so the text never sits on a dark fill
-nx.draw_networkx_nodes(graph, pos, ax=ax, node_color="#cfe2f3", edgecolors="tab:blue", node_size=500)
+nx.draw_networkx_nodes(graph, pos, ax=ax, node_color="#cfe2f3", edgecolors=plots.COLORS["ok"], node_size=500)
 nx.draw_networkx_edges(graph, pos, ax=ax, node_size=500, arrowsize=15)
 nx.draw_networkx_labels(graph, {n: (x, y + 0.28) for n, (x, y) in pos.items()}, labels=labels, ax=ax,
                         font_size=9)
@@ -87,7 +87,7 @@ plt.show()
 who = brokers.queue_vs_pubsub(messages=MESSAGES, consumers=CONSUMERS, partitions=CONSUMERS, seed=SEED)
 table = brokers.received(who)
 ax = table.plot.bar(rot=0, figsize=(7, 3.4))
-ax.axhline(MESSAGES, color="gray", ls="--", lw=1, label="all records")
+ax.axhline(MESSAGES, color=plots.COLORS["neutral"], ls="--", lw=1, label="all records")
 ax.set(title="Who receives what", xlabel="consumer", ylabel="records received")
 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 ax.legend(fontsize=8)
@@ -132,7 +132,7 @@ for key, g in consumed.groupby("key"):
 ax.set(title="Processing order: each key climbs steadily; keys interleave",
        xlabel="time processed (s)", ylabel="producer sequence number")
 ax.legend(fontsize=8, markerscale=3)
-bars = axes[1].bar(["within a key", "across keys"], [per_key, cross_key], color=["tab:green", "tab:red"])
+bars = axes[1].bar(["within a key", "across keys"], [per_key, cross_key], color=[plots.COLORS["good"], plots.COLORS["faulty"]])
 axes[1].bar_label(bars)
 axes[1].yaxis.set_major_locator(MaxNLocator(integer=True))
 axes[1].set(title="Order violations", xlabel="records compared", ylabel="violations (count)")
@@ -155,16 +155,16 @@ hot = brokers.hot_key(hot_share=HOT_SHARE, partitions=PARTITIONS, seed=SEED)
 per_partition = brokers.per_partition(hot)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 hot_p = hot.summary["hot_partition"]
-colors = ["tab:red" if h else "tab:blue" for h in per_partition["holds hot key"]]
+colors = [plots.COLORS["hot"] if h else plots.COLORS["ok"] for h in per_partition["holds hot key"]]
 axes[0].bar(per_partition["partition"], per_partition["records"], color=colors)
 axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
 axes[0].set(title="Records per partition (red: hot key)", xlabel="partition", ylabel="records")
 lag = hot.frames["lag"].pivot_table(index="time", columns="partition", values="lag")
 others = [c for c in lag.columns if c != hot_p]
 for i, partition in enumerate(others):  # same colours as the left panel
-    axes[1].plot(lag.index, lag[partition], color="tab:blue", lw=1, alpha=0.6,
+    axes[1].plot(lag.index, lag[partition], color=plots.COLORS["ok"], lw=1, alpha=0.6,
                  label="other partitions" if i == 0 else None)
-axes[1].plot(lag.index, lag[hot_p], color="tab:red", lw=2, label=f"partition {hot_p} (hot key)")
+axes[1].plot(lag.index, lag[hot_p], color=plots.COLORS["hot"], lw=2, label=f"partition {hot_p} (hot key)")
 axes[1].set(title="Lag per partition (red: hot key)", xlabel="time (s)", ylabel="records behind")
 axes[1].legend(fontsize=8)
 plt.show()
@@ -259,7 +259,7 @@ def partition_for(key, n):
 print(check_partition_function(partition_for))
 
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # <details><summary><b>Solution</b> (the hidden cell below)</summary>
 #
 # Hash the UTF-8 bytes, clear the sign bit with `& 0x7fffffff` (Java's `toPositive`), then take the remainder.
@@ -288,7 +288,7 @@ from labsim.scenarios.brokers import BrokersParams
 
 def show_hot_key(hot_share=HOT_SHARE):
     counts = brokers.per_partition(brokers.hot_key(hot_share=hot_share, partitions=PARTITIONS, seed=SEED))
-    colors = ["tab:red" if h else "tab:blue" for h in counts["holds hot key"]]
+    colors = [plots.COLORS["hot"] if h else plots.COLORS["ok"] for h in counts["holds hot key"]]
     _, ax = plt.subplots(figsize=(6, 3))
     ax.bar(counts["partition"], counts["records"], color=colors)
     ax.set(title=f"Records per partition, hot share {hot_share:.0%}", xlabel="partition", ylabel="records")

@@ -72,9 +72,9 @@ for strategy in ASSIGNORS:
     owner_before = {tp: m for m, tps in before.items() for tp in tps}
     moves[strategy] = sum(owner_before[tp] != m for m, tps in after.items() for tp in tps)
 fig, ax = plt.subplots(figsize=(7, 3))
-bars = ax.bar(list(moves), list(moves.values()), color="tab:blue")
+bars = ax.bar(list(moves), list(moves.values()), color=plots.COLORS["ok"])
 ax.bar_label(bars)
-ax.axhline(3, color="tab:red", ls="--", lw=1, label="minimum (c3's partitions)")
+ax.axhline(3, color=plots.COLORS["faulty"], ls="--", lw=1, label="minimum (c3's partitions)")
 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 ax.set(title="Partitions that change owner when c3 leaves", xlabel="assignor", ylabel="partitions moved")
 ax.legend(fontsize=8)
@@ -112,10 +112,10 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
 protocol = {"sticky": "eager", "cooperative-sticky": "cooperative"}
 for ax, (strategy, run) in zip(axes, runs.items(), strict=True):
     total = run.frames["lag"].groupby("time")["lag"].sum().reset_index()
-    ax.plot(total["time"], total["lag"], color="tab:blue", label="total lag")
-    ax.axvline(CRASH_AT, color="tab:red", ls="--", lw=1, label="c1 crashes")
+    ax.plot(total["time"], total["lag"], color=plots.COLORS["ok"], label="total lag")
+    ax.axvline(CRASH_AT, color=plots.COLORS["faulty"], ls="--", lw=1, label="c1 crashes")
     for i, r in enumerate(run.frames["rebalances"].itertuples()):
-        ax.axvspan(r.start, r.end, color="tab:orange", alpha=0.25, lw=0, label="rebalance" if i == 0 else None)
+        ax.axvspan(r.start, r.end, color=plots.COLORS["warning"], alpha=0.25, lw=0, label="rebalance" if i == 0 else None)
     ax.set(title=f"{strategy} ({protocol[strategy]} protocol)", xlabel="time (s)",
            ylabel="records behind")
     ax.legend(fontsize=8, loc="upper right")
@@ -190,7 +190,7 @@ for commit in ("after", "before", "auto"):
         rows.append({"commit": commit, "seed": seed, "duplicates": s["duplicates"], "lost": s["lost"]})
 commits = pd.DataFrame(rows).groupby("commit")[["duplicates", "lost"]].sum()
 commits = commits.reindex(["after", "before", "auto"])
-ax = commits.plot.bar(rot=0, figsize=(7, 3.4), color=["tab:orange", "tab:red"])
+ax = commits.plot.bar(rot=0, figsize=(7, 3.4), color=[plots.COLORS["warning"], plots.COLORS["faulty"]])
 for bars in ax.containers:  # auto-commit's duplicates dwarf the rest: print every value on its bar
     ax.bar_label(bars, fontsize=8)
 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -255,7 +255,7 @@ def show_crash(session_timeout=SESSION_TIMEOUT, strategy="sticky"):
     total = run.frames["lag"].groupby("time")["lag"].sum()
     _, ax = plt.subplots(figsize=(7, 3))
     ax.plot(total.index, total.to_numpy())
-    ax.axvline(CRASH_AT, color="tab:red", ls="--", lw=1)
+    ax.axvline(CRASH_AT, color=plots.COLORS["faulty"], ls="--", lw=1)
     ax.set(title=f"{strategy}, session timeout {session_timeout:.1f} s: max lag {run.summary['max_lag']}",
            xlabel="time (s)", ylabel="records behind")
     plt.show()

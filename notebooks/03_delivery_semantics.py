@@ -59,7 +59,7 @@ for semantics in delivery.SEMANTICS:
                      "duplicate effects": s["duplicate_effects"], "p99 latency (s)": s["latency_p99_s"]})
 table = pd.DataFrame(rows).groupby("semantics", sort=False)[
     ["lost", "duplicate effects", "p99 latency (s)"]].mean()
-ax = table[["lost", "duplicate effects"]].plot.bar(rot=0, figsize=(8, 3.6), color=["tab:red", "tab:orange"])
+ax = table[["lost", "duplicate effects"]].plot.bar(rot=0, figsize=(8, 3.6), color=[plots.COLORS["faulty"], plots.COLORS["warning"]])
 ax.set(title=f"Per run of {MESSAGES} orders (mean of {SEEDS} seeds)", xlabel="semantics", ylabel="orders")
 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 plt.show()
@@ -98,7 +98,7 @@ fig, ax = plt.subplots(figsize=(8, 3.6))
 for jitter, storm in storms.items():
     per_bin = rate_over_time(storm.frames["attempts"]["time"], bin_width=retry_storm.BIN, end=8.0)
     ax.step(per_bin["time"], per_bin["rate"], where="post", label=f"jitter: {jitter}")
-ax.axvspan(1.0, 3.0, color="tab:red", alpha=0.12, lw=0, label="downstream down")
+ax.axvspan(1.0, 3.0, color=plots.COLORS["faulty"], alpha=0.12, lw=0, label="downstream down")
 ax.axhline(capacity / retry_storm.BIN, color="black", ls="--", lw=1, label="capacity (more calls fail)")
 ax.set(title="Calls per second reaching the downstream service", xlabel="time (s)",
        ylabel="calls per second", xlim=(0, 8))
@@ -228,7 +228,7 @@ window = pd.DataFrame([
     {"delay": delay, **late_duplicate.run(seed=SEED, retention=RETENTION, delay=delay).summary}
     for delay in (1.0, 5.0, 9.0, 11.0, 30.0, 60.0)])
 fig, ax = plt.subplots(figsize=(7, 3))
-ax.bar(window["delay"].astype(str), window["effects"], color=["tab:green" if e == 1 else "tab:red"
+ax.bar(window["delay"].astype(str), window["effects"], color=[plots.COLORS["good"] if e == 1 else plots.COLORS["faulty"]
                                                                for e in window["effects"]])
 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 ax.set(title=f"Charges for one payment delivered twice (inbox keeps ids {RETENTION:g} s)",
@@ -326,7 +326,7 @@ from labsim.params import slider
 def show_semantics(semantics="at-least-once", crash_after_effect=0.01, loss=0.1):
     s = delivery.run(semantics, SEED, MESSAGES, crash_after_effect=crash_after_effect, loss=loss).summary
     _, ax = plt.subplots(figsize=(5, 3))
-    ax.bar(["lost", "duplicate effects"], [s["lost"], s["duplicate_effects"]], color=["tab:red", "tab:orange"])
+    ax.bar(["lost", "duplicate effects"], [s["lost"], s["duplicate_effects"]], color=[plots.COLORS["faulty"], plots.COLORS["warning"]])
     ax.set(title=semantics, ylabel="orders")
     plt.show()
 

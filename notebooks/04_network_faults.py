@@ -124,7 +124,7 @@ faulty = network.run(base, seed=SEED, partition_start=cut[0], partition_end=cut[
 ax = plots.delivery_over_time(faulty, title="Delivery with a partition, then a crash of n3")
 fsends = faulty.frames["net.sends"]
 by_n3 = rate_over_time(fsends.loc[fsends["src"] == "n3", "time"], 0.25, DURATION)
-ax.step(by_n3["time"], by_n3["rate"], where="post", color="tab:green", label="sent by n3")
+ax.step(by_n3["time"], by_n3["rate"], where="post", color=plots.COLORS["good"], label="sent by n3")
 ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
 plt.show()
 reasons = faulty.frames["net.drops"]["reason"].value_counts()

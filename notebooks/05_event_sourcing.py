@@ -174,11 +174,11 @@ cost = pd.DataFrame([snapshot_costs(n) for n in SNAPSHOT_INTERVALS])
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
 left.plot(cost["snapshot_every"], cost["mean_replayed"], "o-", label="mean per load")
 left.plot(cost["snapshot_every"], cost["worst_replayed"], "s--", label="worst load")
-left.axhline(HISTORY, color="tab:red", ls=":", label=f"no snapshot: {HISTORY} (full replay)")
+left.axhline(HISTORY, color=plots.COLORS["faulty"], ls=":", label=f"no snapshot: {HISTORY} (full replay)")
 left.set(title="Read cost: events replayed per load", xlabel="snapshot every N events",
          ylabel="events replayed per load [events]", xscale="log", yscale="log")
 left.legend(loc="lower right")
-right.bar([str(n) for n in cost["snapshot_every"]], cost["snapshots_written"], color="tab:green")
+right.bar([str(n) for n in cost["snapshot_every"]], cost["snapshots_written"], color=plots.COLORS["good"])
 for i, n in enumerate(cost["snapshots_written"]):
     right.annotate(str(n), (i, n), ha="center", va="bottom")
 right.set(title="Write cost: snapshots written", xlabel="snapshot every N events",

@@ -50,7 +50,7 @@ fig, ax = plt.subplots()
 ax.plot(summaries["appended_at"], summaries["lag"], lw=0.8)
 p = base.params
 for start in np.arange(0, p.duration, p.burst_every):
-    ax.axvspan(start, start + p.burst_length, color="tab:orange", alpha=0.15, lw=0,
+    ax.axvspan(start, start + p.burst_length, color=plots.COLORS["warning"], alpha=0.15, lw=0,
                label="burst" if start == 0 else None)
 ax.set(title="Read-model lag of each event", xlabel="appended at [s]", ylabel="lag: append → visible [s]")
 ax.legend()
@@ -184,7 +184,7 @@ for every, run in runs.items():
     lag = lag[lag["projection"] == "order_summaries"]
     ax.plot(lag["appended_at"], lag["lag"], lw=0.8, label=f"checkpoint every {every}")
 down = runs[1].frames["faults"]  # the crash is a fault of the run's plan: start and end rows
-ax.axvspan(down["time"].min(), down["time"].max(), color="tab:gray", alpha=0.2, lw=0, label="projector down")
+ax.axvspan(down["time"].min(), down["time"].max(), color=plots.COLORS["neutral"], alpha=0.2, lw=0, label="projector down")
 ax.set(title="Lag through a projector crash", xlabel="appended at [s]", ylabel="lag: append → visible [s]")
 ax.legend()
 plt.show()

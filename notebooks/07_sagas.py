@@ -170,7 +170,7 @@ one = messages[messages["correlation_id"] == undone].drop_duplicates("event_id")
 graph = causal_graph(one)
 fig, ax = plt.subplots(figsize=(8, 3))
 pos = {n: (i, 0) for i, n in enumerate(nx.topological_sort(graph))}
-nx.draw_networkx(graph, pos, ax=ax, node_color="tab:blue", node_size=300, with_labels=False)
+nx.draw_networkx(graph, pos, ax=ax, node_color=plots.COLORS["ok"], node_size=300, with_labels=False)
 for node, (x, y) in pos.items():
     ax.annotate(graph.nodes[node].get("event_type", "?"), (x, y), textcoords="offset points",
                 xytext=(0, 12), ha="center", fontsize=8)
@@ -262,7 +262,7 @@ def show_sagas(style="orchestration", crash_rate=CRASH_RATE, recovery=True):
     s = sagas.run(style, SEED, SAGAS, crash_rate, recovery=recovery).summary
     _, ax = plt.subplots(figsize=(6, 3))
     ax.bar(["committed", "compensated", "half done"], [s["committed"], s["compensated"], s["half_done"]],
-           color=["tab:green", "tab:blue", "tab:red"])
+           color=[plots.COLORS["good"], plots.COLORS["ok"], plots.COLORS["faulty"]])
     ax.set(title=f"{style}, crash rate {crash_rate:.2f}", xlabel="outcome", ylabel="sagas [count]")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     plt.show()

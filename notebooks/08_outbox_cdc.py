@@ -46,7 +46,7 @@ plots.use_style()
 runs = {d: outbox.run(d, SEED, ORDERS, crash_rate=CRASH_RATE, loss=LOSS) for d in DESIGNS}
 table = pd.DataFrame({d: r.summary for d, r in runs.items()}).T[
     ["committed", "published", "zombie", "ghost", "duplicates"]].astype(int)
-ax = table[["zombie", "ghost"]].plot.bar(rot=0, figsize=(7, 3.4), color=["tab:purple", "tab:gray"])
+ax = table[["zombie", "ghost"]].plot.bar(rot=0, figsize=(7, 3.4), color=[plots.COLORS["faulty"], plots.COLORS["other"]])
 ax.set(title="Zombies and ghosts after the faults heal", xlabel="design", ylabel="orders [count]")
 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 plt.show()
@@ -193,7 +193,7 @@ def show_design(design="dual-write", crash_rate=CRASH_RATE):
     s = outbox.run(design, SEED, ORDERS, crash_rate=crash_rate, loss=LOSS).summary
     _, ax = plt.subplots(figsize=(5, 3))
     ax.bar(["zombie", "ghost", "duplicates"], [s["zombie"], s["ghost"], s["duplicates"]],
-           color=["tab:purple", "tab:gray", "tab:orange"])
+           color=[plots.COLORS["faulty"], plots.COLORS["other"], plots.COLORS["warning"]])
     ax.set(title=f"{design}, crash rate {crash_rate:.2f}", xlabel="anomaly", ylabel="orders [count]")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     plt.show()

@@ -79,9 +79,9 @@ print(capstone.scorecard(result))
 lag = result.frames["ingest_lag"].groupby("time")["lag"].sum()
 fig, ax = plt.subplots()
 ax.plot(lag.index, lag.to_numpy())
-ax.axhline(300, color="tab:red", ls="--", lw=1, label="target: 300")
-ax.axvline(6.0, color="gray", ls=":", lw=1, label="a consumer crashes")
-ax.axvline(15.0, color="tab:green", ls=":", lw=1, label="orders stop (the drain begins)")
+ax.axhline(300, color=plots.COLORS["faulty"], ls="--", lw=1, label="target: 300")
+ax.axvline(6.0, color=plots.COLORS["neutral"], ls=":", lw=1, label="a consumer crashes")
+ax.axvline(15.0, color=plots.COLORS["good"], ls=":", lw=1, label="orders stop (the drain begins)")
 ax.set(title="Ingest topic: records behind, through the whole drain", xlabel="time [s]",
        ylabel="lag [records]")
 ax.set_ylim(bottom=0)
@@ -152,7 +152,7 @@ print(pd.DataFrame(rows).to_string(index=False))
 # messages, complexity) — the "own-read wait" line is the price of fresh reads. Compare with your neighbours:
 # different designs can all pass — what did each give up?
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # <details><summary><b>A design that meets every target</b> (the hidden cell below)</summary>
 #
 # Eight partitions and eight consumers with cooperative rebalancing and a 1 s session timeout keep the lag and

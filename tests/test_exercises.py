@@ -17,7 +17,7 @@ from labsim.scenarios import network
 def test_right_answer_passes():
     result = check_delivered_fraction(lambda loss, share: (1 - loss) * (1 - share * 2 / 3))
     assert result.passed
-    assert str(result).startswith("✅")
+    assert str(result).startswith("✓ Correct")
 
 
 @pytest.mark.parametrize(

@@ -64,3 +64,14 @@ def test_constraints_pin_every_dependency_exactly():
 
 def test_package_is_typed():
     assert (ROOT / "labsim" / "py.typed").exists()
+
+
+def test_licence_file_matches_pyproject():
+    licence = (ROOT / "LICENSE").read_text()
+    project = pyproject()["project"]
+    assert project["license"] == "MIT"
+    assert licence.startswith("MIT License")
+    assert "Copyright (c) 2026 labsim contributors" in licence
+    # Listed so that setuptools puts it in the wheel (dist-info/licenses/LICENSE).
+    assert "LICENSE" in project["license-files"]
+    assert "## Licence" in (ROOT / "README.md").read_text()

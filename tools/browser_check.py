@@ -5,8 +5,10 @@ temporary copy of the tour's pair (``notebooks/00_tour.ipynb`` and ``00_tour.py`
 folder's ``jupytext.toml``, so nothing in the repository is touched and the notebook opens
 paired, its cells read from the ``.py`` as in ``make lab``. Opens it in Debian's Chromium
 through Playwright, runs all cells from the Run menu, waits for the kernel to go idle, and
-checks: no error output, at least one image, a slider rendered. Saves a screenshot to
-``build/browser/tour.png``. Exits non-zero with the reason on failure.
+checks: no error output, at least one image, a slider rendered, and that the marks of the
+exercise results and claims (``✓ Correct``, ``✗ Not yet``, ``✓ claim``) are in the outputs and
+drawn with a real font, not as the empty box of a missing glyph (see :data:`GLYPH_PROBE`). Saves
+a screenshot to ``build/browser/tour.png``. Exits non-zero with the reason on failure.
 """
 
 from __future__ import annotations
@@ -35,6 +37,81 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+#: The marks that must render: the exercise results' (labsim.exercises.base) and claims'.
+MARKS = {"check mark U+2713": "\u2713", "ballot x U+2717": "\u2717"}
+#: Glyphs known to be missing from the fonts of a plain Debian chromium (no emoji font): the
+#: probe must report them missing, or it proves nothing.
+CONTROLS = {"green square U+1F7E9": "\U0001f7e9", "check mark button U+2705": "\u2705"}
+
+#: In the page: draw ``glyph`` on a canvas in the font of ``element`` (its computed size and
+#: family, so the same fallback chain as the output) and compare the pixels with those of an
+#: unassigned code point (U+0378), which no font has: Chromium draws the same ".notdef" box for
+#: every missing glyph, so equal pixels mean the glyph is missing. Width alone cannot tell
+#: (in a monospace font the box is as wide as every other glyph).
+GLYPH_PROBE = """
+(element, glyphs) => {
+    const style = getComputedStyle(element);
+    const font = `${style.fontStyle} ${style.fontWeight} 32px ${style.fontFamily}`;
+    const draw = (text) => {
+        const canvas = document.createElement("canvas");
+        canvas.width = 64;
+        canvas.height = 64;
+        const ctx = canvas.getContext("2d");
+        ctx.font = font;
+        ctx.fillStyle = "#000";
+        ctx.textBaseline = "middle";
+        ctx.fillText(text, 8, 32);
+        const data = ctx.getImageData(0, 0, 64, 64).data;
+        let ink = 0;
+        for (let i = 3; i < data.length; i += 4) ink += data[i] > 0 ? 1 : 0;
+        return {pixels: Array.from(data).join(","), ink, width: ctx.measureText(text).width};
+    };
+    const tofu = draw("\u0378");
+    const result = {font, tofuInk: tofu.ink};
+    for (const [name, glyph] of Object.entries(glyphs)) {
+        const g = draw(glyph);
+        result[name] = {rendered: g.ink > 0 && g.pixels !== tofu.pixels, ink: g.ink,
+                        width: g.width};
+    }
+    return result;
+}
+"""
+
+
+def check_marks(page) -> list[str]:
+    """Problems with the marks of the exercise and claim outputs (empty when all is well)."""
+    problems = []
+    outputs = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stdout']")
+    texts = outputs.all_text_contents()
+    wanted = {
+        "an exercise marked correct": lambda t: "\u2713 Correct (" in t,
+        "an exercise marked not yet": lambda t: "\u2717 Not yet (" in t,
+        "a claim that holds": lambda t: any(line.startswith("\u2713 ") for line in t.splitlines()),
+    }
+    for what, found in wanted.items():
+        if not any(found(t) for t in texts):
+            problems.append(f"no output with {what}")
+    index = next((i for i, t in enumerate(texts) if "\u2713 Correct (" in t), None)
+    if index is None:
+        return problems
+    element = outputs.nth(index)
+    element.scroll_into_view_if_needed()
+    element.screenshot(path=str(ROOT / "build" / "browser" / "marks.png"))
+    probe = element.evaluate(GLYPH_PROBE, {**MARKS, **CONTROLS})
+    print(f"glyph probe in {probe['font']!r} (missing-glyph box: {probe['tofuInk']} px of ink):")
+    for name in {**MARKS, **CONTROLS}:
+        shown = "drawn by a font" if probe[name]["rendered"] else "missing (empty box)"
+        print(f"  {name}: {shown}")
+    if not probe["tofuInk"]:
+        problems.append("the missing-glyph reference drew nothing: the probe cannot tell")
+    problems += [f"{name} renders as an empty box" for name in MARKS if not probe[name]["rendered"]]
+    problems += [
+        f"control {name} is not reported missing: the glyph probe is not trustworthy here"
+        for name in CONTROLS
+        if probe[name]["rendered"]
+    ]
+    return problems
 
 
 def free_port() -> int:
@@ -147,6 +224,7 @@ def drive(url: str, out_dir: Path) -> int:
         if sliders:
             page.locator(".widget-slider").first.scroll_into_view_if_needed()
         page.screenshot(path=str(out_dir / "tour.png"), full_page=False)
+        mark_problems = check_marks(page)
         browser.close()
     print(f"images: {images}, sliders: {sliders}, error outputs: {errors + tracebacks}")
     problems = []
@@ -156,6 +234,7 @@ def drive(url: str, out_dir: Path) -> int:
         problems.append("no image output")
     if sliders < 1:
         problems.append("no slider rendered")
+    problems += mark_problems
     if problems:
         print("FAILED: " + "; ".join(problems))
         return 1

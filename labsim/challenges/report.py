@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from labsim.challenges.grade import Case, Report
+from labsim.plots.palette import COLORS
 
 __all__ = ["draw", "format_report", "replay_command", "trace_text"]
 
@@ -121,12 +122,17 @@ def draw(case: Case, path: str | Path | None = None, title: str = "") -> object:
     for r in steps.itertuples(index=False):
         if r.node in x:
             crash = r.step == "crash"
-            ax.plot(x[r.node], r.time, "X" if crash else ".", color="tab:red" if crash else "black")
+            ax.plot(
+                x[r.node],
+                r.time,
+                "X" if crash else ".",
+                color=COLORS["faulty"] if crash else "black",
+            )
     faults = out.frames.get("faults", pd.DataFrame())
     for r in faults.itertuples(index=False):
         if r.action == "start" and r.kind not in ("heal", "restart"):
-            ax.axhline(r.time, color="tab:red", lw=0.6, ls=":")
-            ax.text(len(out.nodes) - 0.5, r.time, f"{r.kind} {r.target}", fontsize=7, va="bottom")
+            ax.axhline(r.time, color=COLORS["faulty"], lw=0.6, ls=":")
+            ax.text(len(out.nodes) - 0.5, r.time, f"{r.kind} {r.target}", fontsize=9, va="bottom")
     ax.set_xlabel("node (dots: steps of your class; X: crash)")
     if path is not None:
         fig.savefig(path, dpi=80, bbox_inches="tight")

@@ -29,7 +29,7 @@ class ExerciseResult:
         return self.passed
 
     def __str__(self) -> str:
-        return f"{'✅ Correct' if self.passed else '❌ Not yet'} ({self.exercise}): {self.message}"
+        return f"{'✓ Correct' if self.passed else '✗ Not yet'} ({self.exercise}): {self.message}"
 
     def __repr__(self) -> str:
         return str(self)

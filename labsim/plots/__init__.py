@@ -18,9 +18,12 @@ from matplotlib.axes import Axes
 from labsim import figure_check
 from labsim.metrics import fault_intervals, rate_over_time
 from labsim.plots.diagrams import _axes, saga_timeline, sequence_diagram
+from labsim.plots.palette import COLORS, CYCLE, FAULT_COLORS, PALETTE
 
 __all__ = [
+    "COLORS",
     "FAULT_COLORS",
+    "PALETTE",
     "delivery_over_time",
     "draw_topology",
     "latency_cdf",
@@ -32,20 +35,12 @@ __all__ = [
     "use_style",
 ]
 
-#: Colour per fault kind, shared by every plot that shades faults.
-FAULT_COLORS = {
-    "partition": "tab:red",
-    "one-way-partition": "tab:pink",
-    "slow-link": "tab:orange",
-    "loss": "tab:purple",
-    "duplication": "tab:olive",
-    "crash": "tab:gray",
-    "clock-skew": "tab:cyan",
-}
-
 
 def use_style() -> None:
-    """Apply the lab's plot style (sizes, grid, fonts) to matplotlib.
+    """Apply the lab's plot style (colours, sizes, grid, fonts) to matplotlib.
+
+    The colour cycle is the colour-blind-safe :data:`CYCLE`, the fonts are large enough to read
+    when projected (11 pt text, 13 pt titles).
 
     With ``LABSIM_FIGURE_CHECK=1`` (set by the test that runs every notebook) every
     ``plt.show()`` first runs the figure check (:mod:`labsim.figure_check`).
@@ -56,11 +51,19 @@ def use_style() -> None:
         {
             "figure.figsize": (8, 3.6),
             "figure.dpi": 90,
+            "axes.prop_cycle": mpl.cycler(color=CYCLE),
+            "image.cmap": "viridis",
+            "font.size": 11,
+            "axes.labelsize": 11,
+            "xtick.labelsize": 10,
+            "ytick.labelsize": 10,
+            "legend.fontsize": 10,
+            "figure.titlesize": 13,
             "axes.grid": True,
             "grid.alpha": 0.3,
             "axes.spines.top": False,
             "axes.spines.right": False,
-            "axes.titlesize": 12,
+            "axes.titlesize": 13,
             "axes.titleweight": "bold",
             "legend.frameon": False,
         }
@@ -133,7 +136,7 @@ def shade_faults(
     stop = end if end is not None else float(ax.get_xlim()[1])
     seen: set[str] = set()
     for row in fault_intervals(faults, stop).itertuples(index=False):
-        color = FAULT_COLORS.get(row.kind, "tab:gray")
+        color = FAULT_COLORS.get(row.kind, COLORS["neutral"])
         text = f"{row.kind} ({row.target})" if label and row.kind not in seen else None
         ax.axvspan(row.start, row.end, color=color, alpha=0.15, label=text, lw=0)
         seen.add(row.kind)
@@ -167,7 +170,7 @@ def timeseries(
         shade_faults(ax, faults, end)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel if ylabel is not None else columns[0])
     if len(columns) > 1 or faults is not None:
-        ax.legend(loc="best", fontsize=8)
+        ax.legend(loc="best", fontsize=9)
     return ax
 
 
@@ -182,15 +185,15 @@ def draw_topology(
         if graph.number_of_nodes() <= 8
         else nx.spring_layout(graph, seed=seed)
     )
-    colors = ["tab:blue" if network.nodes[n].up else "lightgray" for n in graph.nodes]
+    colors = [COLORS["ok"] if network.nodes[n].up else "lightgray" for n in graph.nodes]
     cut = [(a, b) for a, b in graph.edges if network.is_blocked(a, b) or network.is_blocked(b, a)]
     ok = [e for e in graph.edges if e not in cut]
     nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=colors, node_size=900)
     nx.draw_networkx_labels(graph, pos, ax=ax, font_color="white", font_weight="bold")
-    nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=ok, width=1.5, edge_color="tab:gray")
+    nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=ok, width=1.5, edge_color=COLORS["neutral"])
     if cut:
         nx.draw_networkx_edges(
-            graph, pos, ax=ax, edgelist=cut, width=1.5, style="dashed", edge_color="tab:red"
+            graph, pos, ax=ax, edgelist=cut, width=1.5, style="dashed", edge_color=COLORS["faulty"]
         )
     ax.set_title(title)
     ax.set_axis_off()

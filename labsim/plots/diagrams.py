@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from labsim.plots.palette import COLORS
+
 __all__ = ["saga_timeline", "sequence_diagram"]
 
 
@@ -63,7 +65,7 @@ def sequence_diagram(
     text_box = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8}
     for r in shown:
         copy = bool(getattr(r, "copy", 0))
-        color = "tab:orange" if copy else "tab:blue"
+        color = COLORS["warning"] if copy else COLORS["ok"]
         x0, x1 = x[r.src], x[r.dst]
         ax.annotate(
             "",
@@ -87,9 +89,7 @@ def sequence_diagram(
             lx = x1 - back * np.sign(x1 - x0)
             ly = r.time - back / abs(x1 - x0) * (r.time - r.sent_at)
             text = f"m{r.msg_id} copy" if copy else f"m{r.msg_id}"
-            ax.text(
-                lx, ly, text, fontsize=6.5, color=color, ha="center", va="center", bbox=text_box
-            )
+            ax.text(lx, ly, text, fontsize=8, color=color, ha="center", va="center", bbox=text_box)
     typical = (
         float((deliveries["time"] - deliveries["sent_at"]).median()) if len(deliveries) else 0.0
     )
@@ -100,26 +100,33 @@ def sequence_diagram(
         x0, x1 = x[r.src], x[r.dst]
         mx = x0 + 0.8 * (x1 - x0)  # stops short of the receiver: it never got there
         my = t0 + 0.8 * (t1 - t0)
-        ax.plot([x0, mx], [t0, my], ls="--", color="tab:red", lw=1)
-        ax.plot(mx, my, "x", color="tab:red", ms=7, mew=1.5)
+        ax.plot([x0, mx], [t0, my], ls="--", color=COLORS["faulty"], lw=1)
+        ax.plot(mx, my, "x", color=COLORS["faulty"], ms=7, mew=1.5)
         if label_messages:
             ax.text(
                 mx,
                 my,
                 f" m{r.msg_id} {r.reason}",
-                fontsize=6.5,
-                color="tab:red",
+                fontsize=8,
+                color=COLORS["faulty"],
                 ha="left" if x1 > x0 else "right",
                 va="bottom",
             )
     handles = [
         Line2D(
-            [], [], color="tab:blue", marker="o", ms=3.5, lw=1, label="delivered (dot: receiver)"
+            [], [], color=COLORS["ok"], marker="o", ms=3.5, lw=1, label="delivered (dot: receiver)"
         ),
         Line2D(
-            [], [], color="tab:orange", marker="o", ms=3.5, lw=1, ls="--", label="duplicate copy"
+            [],
+            [],
+            color=COLORS["warning"],
+            marker="o",
+            ms=3.5,
+            lw=1,
+            ls="--",
+            label="duplicate copy",
         ),
-        Line2D([], [], color="tab:red", marker="x", ms=7, lw=1, ls="--", label="dropped"),
+        Line2D([], [], color=COLORS["faulty"], marker="x", ms=7, lw=1, ls="--", label="dropped"),
     ]
     present = [
         bool([r for r in shown if not getattr(r, "copy", 0)]),
@@ -130,7 +137,7 @@ def sequence_diagram(
     if handles:
         ax.legend(
             handles=handles,
-            fontsize=7,
+            fontsize=9,
             loc="upper center",
             bbox_to_anchor=(0.5, -0.08),
             ncol=len(handles),
@@ -180,7 +187,7 @@ def saga_timeline(
 
     def arrow(t0: float, y0: float, t1: float, y1: float, style: str, label: str) -> None:
         # the line carries the legend entry, the annotation draws the arrow head
-        color = "tab:gray" if style == "-" else "tab:orange"
+        color = COLORS["neutral"] if style == "-" else COLORS["warning"]
         ax.plot([t0, t1], [y0, y1], color=color, ls=style, lw=0.9, label=once(label))
         ax.annotate(
             "",
@@ -206,7 +213,7 @@ def saga_timeline(
                         handled, y[r.target], float(later.min()), y["orchestrator"], "--", "reply"
                     )
     for r in mine.itertuples(index=False):
-        color = "tab:green" if r.outcome == "ok" else "tab:red"
+        color = COLORS["good"] if r.outcome == "ok" else COLORS["faulty"]
         kind = "command done" if r.outcome == "ok" else "command failed"
         ax.plot(
             r.time,
@@ -224,20 +231,20 @@ def saga_timeline(
             textcoords="offset points",
             xytext=(0, 7),
             ha="center",
-            fontsize=7,
+            fontsize=9,
         )
     if decisions is not None:
         ax.plot(
             decisions["time"],
             [y["orchestrator"]] * len(decisions),
             "s",
-            color="tab:blue",
+            color=COLORS["ok"],
             ms=6,
             label="decision logged by the orchestrator",
             zorder=3,
         )
     if legend:
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     ax.set_yticks(list(y.values()), labels=list(y))
     ax.set(title=title or f"Saga {saga}", xlabel="time [s]", ylabel="participant")
     ax.margins(x=0.08)
