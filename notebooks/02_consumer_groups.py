@@ -302,7 +302,7 @@ print(check_moved_partitions(solution_moved))
 
 # %% [markdown]
 # **Build it yourself.** The challenge `commit-strategy` gives you the component of this lesson to write;
-# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `14_challenges.ipynb`):
 #
 #     labsim challenge starter commit-strategy > my_commit_strategy.py
 #     labsim challenge check commit-strategy my_commit_strategy.py

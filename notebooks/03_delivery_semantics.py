@@ -287,7 +287,7 @@ claim("with the idempotent producer the same retries append each record once",
 # So the precise claim: **exactly-once delivery is impossible; exactly-once *effects* need either an idempotent
 # effect (an inbox of processed ids, a unique key, an idempotent producer) or a transaction that spans the effect
 # itself** (Kafka transactions when the effect is a Kafka write; one database transaction holding the effect and
-# the inbox row — lesson 08's outbox — when it is a database write).
+# the inbox row — lesson 10's outbox — when it is a database write).
 
 # %% [markdown]
 # ## Exercise: an exponential backoff schedule
@@ -375,7 +375,7 @@ print(check_quiz("semantics", {
 
 # %% [markdown]
 # **Build it yourself.** The challenges `idempotent-consumer` and `retry-policy` give you the component of this lesson to write;
-# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `14_challenges.ipynb`):
 #
 #     labsim challenge starter idempotent-consumer > my_idempotent_consumer.py
 #     labsim challenge check idempotent-consumer my_idempotent_consumer.py

@@ -259,4 +259,4 @@ print(check_quiz("checkers", {"a message never arrives": "check_delivery",
 #
 # A crashed sender that never restarts shows up in its own send rate, not in the total.
 #
-# **Next:** `05_event_sourcing.ipynb` — storing state as a log of events, and rebuilding it.
+# **Next:** `06_event_sourcing.ipynb` — storing state as a log of events, and rebuilding it.

@@ -1,5 +1,5 @@
-"""Challenges projection-checkpoint (lesson 06), saga-orchestrator (lesson 07) and broadcast
-(lesson 09): references pass, starters fail with a shrunk plan, typical wrong solutions fail
+"""Challenges projection-checkpoint (lesson 08), saga-orchestrator (lesson 09) and broadcast
+(lesson 11): references pass, starters fail with a shrunk plan, typical wrong solutions fail
 with a minimal plan of at most three faults, reports are deterministic."""
 
 from pathlib import Path

@@ -127,7 +127,7 @@ def test_jupyterlab_saving_a_pair_changes_neither_file(tmp_path):
     pytest.importorskip("jupyter_server")
     from jupytext import TextFileContentsManager
 
-    source, notebook = _pair(tmp_path, "11_capstone")
+    source, notebook = _pair(tmp_path, "15_capstone")
     shutil.copy(NOTEBOOKS / "jupytext.toml", tmp_path / "jupytext.toml")
     before = source.read_text(), notebook.read_text()
     from nbformat.sign import NotebookNotary

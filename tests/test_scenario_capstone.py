@@ -1,4 +1,4 @@
-"""The capstone (lesson 11) in the one scenario shape: the design is its parameters."""
+"""The capstone (lesson 15) in the one scenario shape: the design is its parameters."""
 
 import math
 
@@ -91,7 +91,7 @@ KNOBS = dict(
     [{"STRATEGY": "random"}, {"PARTITIONS": -1}, {"SAGA_LOG": "yes"}, {"ROBUSTNESS_SEEDS": []}],
 )
 def test_lesson_knobs_are_checked(bad):
-    check_parameters("11_capstone", KNOBS)
+    check_parameters("15_capstone", KNOBS)
     with pytest.raises(ConfigError) as info:
-        check_parameters("11_capstone", {**KNOBS, **bad})
+        check_parameters("15_capstone", {**KNOBS, **bad})
     assert info.value.parameter == next(iter(bad))

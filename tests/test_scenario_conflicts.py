@@ -1,4 +1,4 @@
-"""The conflicts scenario (lesson 09) in the one scenario shape, and the lesson's knobs."""
+"""The conflicts scenario (lesson 11) in the one scenario shape, and the lesson's knobs."""
 
 import math
 
@@ -101,7 +101,7 @@ KNOBS = dict(SEED=5, REPLICAS=3, WRITES=60, SKEWS=[0.0, 1.0], SEEDS=3, PARTITION
     ],
 )
 def test_lesson_knobs_are_checked(bad):
-    check_parameters("09_conflict_resolution", KNOBS)
+    check_parameters("11_conflict_resolution", KNOBS)
     with pytest.raises(ConfigError) as info:
-        check_parameters("09_conflict_resolution", {**KNOBS, **bad})
+        check_parameters("11_conflict_resolution", {**KNOBS, **bad})
     assert info.value.parameter == next(iter(bad))

@@ -1,4 +1,4 @@
-"""The CQRS scenario (lesson 06) in the one scenario shape, and the knobs of lessons 05 and 06."""
+"""The CQRS scenario (lesson 08) in the one scenario shape, and the knobs of lessons 06 and 08."""
 
 import math
 
@@ -96,12 +96,12 @@ LESSON_06 = dict(
 @pytest.mark.parametrize(
     "notebook, knobs, bad",
     [
-        ("05_event_sourcing", LESSON_05, {"HISTORY": -1}),
-        ("05_event_sourcing", LESSON_05, {"DEPOSITS": True}),
-        ("05_event_sourcing", LESSON_05, {"SNAPSHOT_INTERVALS": [10, 0]}),
-        ("06_cqrs_lag", LESSON_06, {"RATE": -1.0}),
-        ("06_cqrs_lag", LESSON_06, {"LOAD_RATES": []}),
-        ("06_cqrs_lag", LESSON_06, {"CRASH_AT": None}),
+        ("06_event_sourcing", LESSON_05, {"HISTORY": -1}),
+        ("06_event_sourcing", LESSON_05, {"DEPOSITS": True}),
+        ("06_event_sourcing", LESSON_05, {"SNAPSHOT_INTERVALS": [10, 0]}),
+        ("08_cqrs_lag", LESSON_06, {"RATE": -1.0}),
+        ("08_cqrs_lag", LESSON_06, {"LOAD_RATES": []}),
+        ("08_cqrs_lag", LESSON_06, {"CRASH_AT": None}),
     ],
 )
 def test_lesson_knobs_are_checked(notebook, knobs, bad):

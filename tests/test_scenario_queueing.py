@@ -1,4 +1,4 @@
-"""Lesson 10's scenarios in the one scenario shape: M/M/c (queueing) and backpressure."""
+"""Lesson 12's scenarios in the one scenario shape: M/M/c (queueing) and backpressure."""
 
 import math
 
@@ -126,7 +126,7 @@ LESSON_10 = dict(
 def test_lesson_10_knobs_are_checked(knob, value):
     from labsim.lessons import check_parameters
 
-    check_parameters("10_scaling_and_backpressure", LESSON_10)
+    check_parameters("12_scaling_and_backpressure", LESSON_10)
     with pytest.raises(ConfigError) as info:
-        check_parameters("10_scaling_and_backpressure", {**LESSON_10, knob: value})
+        check_parameters("12_scaling_and_backpressure", {**LESSON_10, knob: value})
     assert info.value.parameter == knob

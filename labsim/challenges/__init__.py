@@ -54,11 +54,11 @@ CHALLENGES: dict[str, Challenge] = {
         _CONSUMER,  # idempotent-consumer (03)
         _RETRY,  # retry-policy (03)
         _COMMIT,  # commit-strategy (02)
-        _PROJECTION,  # projection-checkpoint (06)
-        _SAGA,  # saga-orchestrator (07)
-        _RELAY,  # outbox-relay (08)
-        _CART,  # cart-crdt (09)
-        _BROADCAST,  # broadcast (09)
+        _PROJECTION,  # projection-checkpoint (08)
+        _SAGA,  # saga-orchestrator (09)
+        _RELAY,  # outbox-relay (10)
+        _CART,  # cart-crdt (11)
+        _BROADCAST,  # broadcast (11)
     )
 }
 

@@ -1,4 +1,4 @@
-"""Challenge 7 (lesson 09): a shopping-cart CRDT.
+"""Challenge 7 (lesson 11): a shopping-cart CRDT.
 
 The learner writes ``Cart`` with value semantics: ``add`` and ``remove`` return a new cart,
 ``merge`` joins two carts, ``items()`` reads the quantities. Its merge laws (commutative,
@@ -28,7 +28,7 @@ ITEMS = ("apple", "bread", "cheese")
 #: Seconds between two gossip rounds of a replica.
 GOSSIP = 0.1
 
-STARTER = '''"""Challenge cart-crdt (lesson 09): a shopping cart that converges.
+STARTER = '''"""Challenge cart-crdt (lesson 11): a shopping cart that converges.
 
 Carts are values: ``add`` and ``remove`` return a NEW cart; ``merge`` joins two carts and
 must be commutative, associative and idempotent. Replicas gossip whole carts through
@@ -193,7 +193,7 @@ def _key(node: Node, cart: Any) -> tuple[Any, ...]:
 
 CHALLENGE = Challenge(
     name="cart-crdt",
-    lesson="09_conflict_resolution",
+    lesson="11_conflict_resolution",
     goal="write merge for a cart CRDT that converges through partitions and duplication",
     invariant="merge is commutative, associative and idempotent; after the heal all replicas "
     "hold one cart whose quantities are the adds minus the removes",

@@ -1,4 +1,4 @@
-"""Challenge (lesson 09): broadcast through partitions, within latency and message budgets.
+"""Challenge (lesson 11): broadcast through partitions, within latency and message budgets.
 
 Five nodes (``n1`` to ``n5``, every pair linked) each run the learner's ``Broadcaster``.
 Clients ask random nodes to broadcast values; every node must come to see every value.
@@ -32,7 +32,7 @@ WRITE_PHASE = 2.5
 #: Messages per broadcast allowed (one to every peer and its acknowledgement is 8).
 MESSAGES_PER_OP = 20
 
-STARTER = '''"""Challenge broadcast (lesson 09): every node sees every value, on a message budget.
+STARTER = '''"""Challenge broadcast (lesson 11): every node sees every value, on a message budget.
 
 Five nodes, every pair linked. Clients call ``broadcast(value)`` on some node; every node's
 ``read()`` must come to contain every value, although partitions and lossy links drop
@@ -180,7 +180,7 @@ def _run(cls: type, world: World, network: Network, plan: FaultPlan, size: int) 
 
 CHALLENGE = Challenge(
     name="broadcast",
-    lesson="09_conflict_resolution",
+    lesson="11_conflict_resolution",
     goal="broadcast values to every node through partitions on a latency and message budget",
     invariant="every node sees every broadcast value once faults heal, quickly (median and "
     "fault-free maximum latency bounded) and at a bounded number of messages per broadcast",

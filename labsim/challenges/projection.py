@@ -1,4 +1,4 @@
-"""Challenge (lesson 06): a projector with a durable checkpoint, behind a log with gaps.
+"""Challenge (lesson 08): a projector with a durable checkpoint, behind a log with gaps.
 
 Two writers (nodes ``w1`` and ``w2``) append events to the store (node ``store``). A writer
 takes the next global position when its transaction begins; the event becomes visible only
@@ -35,7 +35,7 @@ RESEND = 0.15
 #: Seconds of the run in which writers append (faults heal at 70 % of the duration).
 WRITE_PHASE = 2.5
 
-STARTER = '''"""Challenge projection-checkpoint (lesson 06): apply every event exactly once.
+STARTER = '''"""Challenge projection-checkpoint (lesson 08): apply every event exactly once.
 
 Writers commit events with global positions 1, 2, 3, ... but commits become visible OUT OF
 ORDER: you can read position 7 while position 6 is still in flight (it will show up later).
@@ -201,7 +201,7 @@ def without_idle(
 
 CHALLENGE = Challenge(
     name="projection-checkpoint",
-    lesson="06_cqrs_lag",
+    lesson="08_cqrs_lag",
     goal="keep a projection's checkpoint through crashes and out-of-order commits",
     invariant="every committed event is applied to the read model exactly once, although "
     "the projector crashes and positions become visible out of order (commit-order gaps)",

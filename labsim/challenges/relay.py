@@ -1,4 +1,4 @@
-"""Challenge 6 (lesson 08): the relay of a transactional outbox.
+"""Challenge 6 (lesson 10): the relay of a transactional outbox.
 
 The service (node ``service``) commits each order and its outbox row in one transaction.
 The learner's relay (node ``relay``) is polled every :data:`POLL` seconds; it reads pending
@@ -29,7 +29,7 @@ POLL = 0.05
 #: Seconds between two committed orders.
 GAP = 0.3
 
-STARTER = '''"""Challenge outbox-relay (lesson 08): publish every committed outbox row.
+STARTER = '''"""Challenge outbox-relay (lesson 10): publish every committed outbox row.
 
 Orders are committed together with an outbox row. Your relay is polled every 50 ms. It
 crashes (``self`` is lost, a new Relay is built) and the broker is sometimes unreachable.
@@ -163,7 +163,7 @@ def _run(cls: type, world: World, network: Network, plan: FaultPlan, size: int) 
 
 CHALLENGE = Challenge(
     name="outbox-relay",
-    lesson="08_outbox_cdc",
+    lesson="10_outbox_cdc",
     goal="relay committed outbox rows to the broker through crashes and partitions",
     invariant="every committed order is published (no zombie), nothing uncommitted is "
     "(no ghost), at most one extra publish per relay crash",

@@ -1,4 +1,4 @@
-"""Challenge (lesson 07): a saga orchestrator with a durable log.
+"""Challenge (lesson 09): a saga orchestrator with a durable log.
 
 Orders arrive at the orchestrator (node ``orchestrator``). Each is a saga of three steps,
 each on its own service: reserve stock (node ``stock``), charge the payment (node
@@ -39,7 +39,7 @@ LIMIT = 100
 #: Seconds of the run in which orders arrive.
 ORDER_PHASE = 2.5
 
-STARTER = '''"""Challenge saga-orchestrator (lesson 07): all or nothing through crashes.
+STARTER = '''"""Challenge saga-orchestrator (lesson 09): all or nothing through crashes.
 
 Each saga runs three steps in order: "stock", "payment", "shipping". Payment rejects orders
 above 100. If a step is rejected, compensate the steps already done, newest first. A call may
@@ -214,7 +214,7 @@ def _run(cls: type, world: World, network: Network, plan: FaultPlan, size: int) 
 
 CHALLENGE = Challenge(
     name="saga-orchestrator",
-    lesson="07_sagas",
+    lesson="09_sagas",
     goal="orchestrate sagas with a durable log through crashes and timeouts",
     invariant="once faults heal, every saga is fully committed or fully compensated; no step "
     "is done twice and no compensation applied twice; every saga is started",

@@ -1,4 +1,4 @@
-"""Exercises of lessons 01, 02 and 10: partitioning, idle consumers, sizing a consumer pool."""
+"""Exercises of lessons 01, 02 and 12: partitioning, idle consumers, sizing a consumer pool."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exercises of lessons 05 and 06: folding events into state, and reading freshness from lag."""
+"""Exercises of lessons 06 and 08: folding events into state, and reading freshness from lag."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exercise of lesson 09: write the merge of a grow-only counter."""
+"""Exercise of lesson 11: write the merge of a grow-only counter."""
 
 from __future__ import annotations
 

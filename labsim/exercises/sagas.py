@@ -1,4 +1,4 @@
-"""Exercises of lessons 07 and 08: what to compensate, and zombies versus ghosts."""
+"""Exercises of lessons 09 and 10: what to compensate, and zombies versus ghosts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exercises of lesson 10: utilisation and sizing a consumer pool."""
+"""Exercises of lesson 12: utilisation and sizing a consumer pool."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ stops the notebook in its first code cell with a :class:`~labsim.ConfigError` na
 and its accepted range, instead of running to the end with nonsense::
 
     from labsim.lessons import check_parameters
-    check_parameters("05_event_sourcing", globals())
+    check_parameters("06_event_sourcing", globals())
 
 Each lesson's declarations live in ``labsim/lessons/lesson_NN.py`` as a ``Parameters``
 dataclass whose field names are the notebook's variable names; knobs that are a scenario's

@@ -1,33 +1,27 @@
-"""Knobs of lesson 06, CQRS and read-model lag."""
+"""Knobs of lesson 06, event sourcing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labsim.params import Params, same_as, seed_param
-from labsim.scenarios.cqrs import CQRSParams
+from labsim.params import Params, param, seed_param
 
 __all__ = ["NOTEBOOK", "Parameters"]
 
-NOTEBOOK = "06_cqrs_lag"
+NOTEBOOK = "06_event_sourcing"
 
 
 @dataclass(frozen=True)
 class Parameters(Params):
-    """CQRS lag's parameters cell."""
+    """Event sourcing's parameters cell."""
 
-    context = "06_cqrs_lag parameters"
+    context = "06_event_sourcing parameters"
 
-    SEED: int = seed_param(4)
-    RATE: float = same_as(CQRSParams, "rate", 40.0)
-    BURST_FACTOR: float = same_as(CQRSParams, "burst_factor", 4.0)
-    PROCESSING_MS: float = same_as(CQRSParams, "processing_ms", 5.0)
-    LOAD_RATES: tuple[float, ...] = same_as(
-        CQRSParams,
-        "rate",
-        (10.0, 30.0, 50.0, 70.0, 85.0, 95.0),
-        doc="steady rates for the lag-versus-load sweep",
+    SEED: int = seed_param(1)
+    DEPOSITS: int = param(12, "deposits in the temporal-query example (one a day)", ge=1, le=1000)
+    HISTORY: int = param(
+        1234, "events in the aggregate of the snapshot experiment", ge=1, le=100_000
     )
-    CRASH_AT: float = same_as(
-        CQRSParams, "crash_at", 12.0, doc="when the projector crashes in section 5"
+    SNAPSHOT_INTERVALS: tuple[int, ...] = param(
+        (10, 50, 100, 250, 500), "snapshot every N events, one point each", ge=1, le=100_000
     )

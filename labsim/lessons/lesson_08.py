@@ -1,22 +1,33 @@
-"""Knobs of lesson 08, the transactional outbox and change data capture."""
+"""Knobs of lesson 08, CQRS and read-model lag."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from labsim.params import Params, same_as, seed_param
-from labsim.scenarios.outbox import OutboxParams
+from labsim.scenarios.cqrs import CQRSParams
 
-NOTEBOOK = "08_outbox_cdc"
+__all__ = ["NOTEBOOK", "Parameters"]
+
+NOTEBOOK = "08_cqrs_lag"
 
 
 @dataclass(frozen=True)
 class Parameters(Params):
-    """Lesson 08's parameters cell."""
+    """CQRS lag's parameters cell."""
 
-    context = "08_outbox_cdc parameters"
+    context = "08_cqrs_lag parameters"
 
     SEED: int = seed_param(4)
-    ORDERS: int = same_as(OutboxParams, "orders", 300)
-    CRASH_RATE: float = same_as(OutboxParams, "crash_rate", 0.05)
-    LOSS: float = same_as(OutboxParams, "loss", 0.1)
+    RATE: float = same_as(CQRSParams, "rate", 40.0)
+    BURST_FACTOR: float = same_as(CQRSParams, "burst_factor", 4.0)
+    PROCESSING_MS: float = same_as(CQRSParams, "processing_ms", 5.0)
+    LOAD_RATES: tuple[float, ...] = same_as(
+        CQRSParams,
+        "rate",
+        (10.0, 30.0, 50.0, 70.0, 85.0, 95.0),
+        doc="steady rates for the lag-versus-load sweep",
+    )
+    CRASH_AT: float = same_as(
+        CQRSParams, "crash_at", 12.0, doc="when the projector crashes in section 5"
+    )

@@ -1,35 +1,21 @@
-"""Knobs of lesson 09, conflict resolution and CRDTs."""
+"""Knobs of lesson 09, sagas and compensation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labsim.params import Params, param, same_as, seed_param
-from labsim.scenarios.conflicts import ConflictParams
+from labsim.params import Params, same_as, seed_param
+from labsim.scenarios.sagas import SagaParams
 
-__all__ = ["NOTEBOOK", "Parameters"]
-
-NOTEBOOK = "09_conflict_resolution"
+NOTEBOOK = "09_sagas"
 
 
 @dataclass(frozen=True)
 class Parameters(Params):
-    """Conflict resolution's parameters cell."""
+    """Lesson 09's parameters cell."""
 
-    context = "09_conflict_resolution parameters"
+    context = "09_sagas parameters"
 
-    SEED: int = seed_param(5)
-    REPLICAS: int = same_as(ConflictParams, "replicas", 3)
-    WRITES: int = same_as(ConflictParams, "writes", 60)
-    SKEWS: tuple[float, ...] = same_as(
-        ConflictParams, "skew", (0.0, 0.25, 0.5, 1.0, 2.0, 4.0), doc="clock skews of r1 to sweep"
-    )
-    SEEDS: int = param(3, "seeds per point in sweeps", ge=1, le=100)
-    PARTITION: tuple[float, ...] = param(
-        (3.0, 12.0), "start and end of r1's partition", ge=0, le=1e6, unit="s"
-    )
-
-    def check(self) -> None:
-        start, *rest = self.PARTITION
-        if len(rest) != 1 or rest[0] <= start:
-            raise self.error("PARTITION", "(start, end) with end after start")
+    SEED: int = seed_param(3)
+    SAGAS: int = same_as(SagaParams, "sagas", 100)
+    CRASH_RATE: float = same_as(SagaParams, "crash_rate", 0.05)

@@ -1,35 +1,35 @@
-"""Knobs of lesson 11, the capstone: the design's parameters, one knob each."""
+"""Knobs of lesson 11, conflict resolution and CRDTs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from labsim.params import Params, param, same_as, seed_param
-from labsim.scenarios.capstone import CapstoneDesign
+from labsim.scenarios.conflicts import ConflictParams
 
 __all__ = ["NOTEBOOK", "Parameters"]
 
-NOTEBOOK = "11_capstone"
+NOTEBOOK = "11_conflict_resolution"
 
 
 @dataclass(frozen=True)
 class Parameters(Params):
-    """The capstone's parameters cell."""
+    """Conflict resolution's parameters cell."""
 
-    context = "11_capstone parameters"
+    context = "11_conflict_resolution parameters"
 
-    SEED: int = seed_param(1)
-    PARTITIONS: int = same_as(CapstoneDesign, "partitions", 3)
-    CONSUMERS: int = same_as(CapstoneDesign, "consumers", 3)
-    STRATEGY: str = same_as(CapstoneDesign, "strategy", "range")
-    COMMIT: str = same_as(CapstoneDesign, "commit", "auto")
-    SESSION_TIMEOUT: float = same_as(CapstoneDesign, "session_timeout", 10.0)
-    SEMANTICS: str = same_as(CapstoneDesign, "semantics", "at-least-once")
-    PUBLISHING: str = same_as(CapstoneDesign, "publishing", "dual-write")
-    SAGA_STYLE: str = same_as(CapstoneDesign, "saga_style", "orchestration")
-    SAGA_LOG: bool = same_as(CapstoneDesign, "saga_log", False)
-    READ_STRATEGY: str = same_as(CapstoneDesign, "read_strategy", "none")
-    CHECKPOINT_EVERY: int = same_as(CapstoneDesign, "checkpoint_every", 50)
-    ROBUSTNESS_SEEDS: tuple[int, ...] = param(
-        (1, 2, 3), "seeds for the final check", ge=0, le=2**63 - 1
+    SEED: int = seed_param(5)
+    REPLICAS: int = same_as(ConflictParams, "replicas", 3)
+    WRITES: int = same_as(ConflictParams, "writes", 60)
+    SKEWS: tuple[float, ...] = same_as(
+        ConflictParams, "skew", (0.0, 0.25, 0.5, 1.0, 2.0, 4.0), doc="clock skews of r1 to sweep"
     )
+    SEEDS: int = param(3, "seeds per point in sweeps", ge=1, le=100)
+    PARTITION: tuple[float, ...] = param(
+        (3.0, 12.0), "start and end of r1's partition", ge=0, le=1e6, unit="s"
+    )
+
+    def check(self) -> None:
+        start, *rest = self.PARTITION
+        if len(rest) != 1 or rest[0] <= start:
+            raise self.error("PARTITION", "(start, end) with end after start")

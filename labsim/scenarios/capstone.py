@@ -2,11 +2,11 @@
 
 A design picks, for each stage of an order pipeline, the patterns of the lessons:
 
-* **ingest** — a keyed topic: partitions, consumers, assignor, commit policy (lesson 02, 10);
+* **ingest** — a keyed topic: partitions, consumers, assignor, commit policy (lesson 02, 12);
 * **payments** — delivery semantics and retry policy (lesson 03);
-* **publishing** — how the order service tells the world: dual write, outbox or CDC (08);
-* **fulfilment** — the order saga: orchestration (with or without its log) or choreography (07);
-* **read side** — the order-status view's read-your-writes strategy and checkpointing (06).
+* **publishing** — how the order service tells the world: dual write, outbox or CDC (10);
+* **fulfilment** — the order saga: orchestration (with or without its log) or choreography (09);
+* **read side** — the order-status view's read-your-writes strategy and checkpointing (08).
 
 :func:`run` simulates each stage with its lesson's scenario under the capstone's "black
 friday" load and faults (the same seed for every design, so designs are compared on the same
@@ -143,8 +143,8 @@ class CapstoneScenario(Scenario):
     """
 
     name = "capstone"
-    description = "a whole order pipeline graded against nine targets under chaos (lesson 11)"
-    lesson = "11_capstone"
+    description = "a whole order pipeline graded against nine targets under chaos (lesson 15)"
+    lesson = "15_capstone"
     Params = CapstoneDesign
     summary_tables = ("stages",)
 

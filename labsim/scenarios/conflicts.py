@@ -124,8 +124,8 @@ class ConflictScenario(Scenario):
     """
 
     name = "conflicts"
-    description = "a replicated cart under LWW, version vectors or CRDTs, with skew (lesson 09)"
-    lesson = "09_conflict_resolution"
+    description = "a replicated cart under LWW, version vectors or CRDTs, with skew (lesson 11)"
+    lesson = "11_conflict_resolution"
     Params = ConflictParams
     summary_tables = ("writes", "divergence", "replica_state")
 

@@ -187,8 +187,8 @@ class CQRSScenario(Scenario):
     """
 
     name = "cqrs"
-    description = "read-model lag, read-your-writes strategies and a projector crash (lesson 06)"
-    lesson = "06_cqrs_lag"
+    description = "read-model lag, read-your-writes strategies and a projector crash (lesson 08)"
+    lesson = "08_cqrs_lag"
     Params = CQRSParams
     summary_tables = ("projected", "reads", "event_log", "customer_totals")
 

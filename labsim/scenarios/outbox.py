@@ -91,8 +91,8 @@ class OutboxScenario(Scenario):
     """
 
     name = "outbox"
-    description = "dual write versus outbox versus CDC under crashes (lesson 08)"
-    lesson = "08_outbox_cdc"
+    description = "dual write versus outbox versus CDC under crashes (lesson 10)"
+    lesson = "10_outbox_cdc"
     Params = OutboxParams
     summary_tables = ("order_db", "published", "relay")
     positional = ("design", "orders")

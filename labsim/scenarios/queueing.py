@@ -151,8 +151,8 @@ class QueueingScenario(Scenario):
     """
 
     name = "queueing"
-    description = "an M/M/c workload through one work queue, against Erlang C (lesson 10)"
-    lesson = "10_scaling_and_backpressure"
+    description = "an M/M/c workload through one work queue, against Erlang C (lesson 12)"
+    lesson = "12_scaling_and_backpressure"
     Params = QueueingParams
     summary_tables = ("queue.processed", "queue.length")
 

@@ -11,7 +11,7 @@ charges the card (declined with ``decline_rate``: the reservation is released). 
 Countermeasures: ``none``; ``reread`` (read again before writing, retry if changed);
 ``commutative`` (an atomic "decrement if enough" instead of read-then-write); ``semantic-lock``
 (a pending reservation makes other sagas wait for its outcome). ``run("reread", seed)`` runs
-one of them (lesson 07).
+one of them (lesson 09).
 
 Every step of every saga is a row of the ``isolation`` table (time, saga, event, qty, stock,
 anomaly), and the summary counts the anomalies from it.
@@ -131,8 +131,8 @@ class IsolationScenario(Scenario):
     """
 
     name = "saga-isolation"
-    description = "concurrent sagas on one stock item: anomalies and countermeasures (lesson 07)"
-    lesson = "07_sagas"
+    description = "concurrent sagas on one stock item: anomalies and countermeasures (lesson 09)"
+    lesson = "09_sagas"
     Params = IsolationParams
     summary_tables = ("isolation",)
     positional = ("countermeasure",)

@@ -172,8 +172,8 @@ class SagaScenario(Scenario):
     """
 
     name = "sagas"
-    description = "an order saga, orchestrated or choreographed, under crashes (lesson 07)"
-    lesson = "07_sagas"
+    description = "an order saga, orchestrated or choreographed, under crashes (lesson 09)"
+    lesson = "09_sagas"
     Params = SagaParams
     summary_tables = (
         "saga_starts",

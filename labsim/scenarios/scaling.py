@@ -1,4 +1,4 @@
-"""Scaling experiments for lesson 10: partitions x consumers, and bounded queues.
+"""Scaling experiments for lesson 12: partitions x consumers, and bounded queues.
 
 * :func:`lag_grid` — how much lag builds up for each (partitions, consumers) pair: a sweep of
   the consumer-group scenario without a crash. Only ``min(partitions, consumers)`` members can
@@ -136,8 +136,8 @@ class BackpressureScenario(Scenario):
     """
 
     name = "backpressure"
-    description = "an overloaded work queue: unbounded, backpressure or load shedding (lesson 10)"
-    lesson = "10_scaling_and_backpressure"
+    description = "an overloaded work queue: unbounded, backpressure or load shedding (lesson 12)"
+    lesson = "12_scaling_and_backpressure"
     Params = BackpressureParams
     positional = ("policy",)
     summary_tables = ("queue.processed", "queue.length", "queue.state", "arrivals")

@@ -1,4 +1,4 @@
-"""Reference solution of challenge broadcast (lesson 09).
+"""Reference solution of challenge broadcast (lesson 11).
 
 Every pair of nodes is linked, so the node a value was broadcast on sends it straight to
 every peer, and each peer acknowledges it (8 messages per broadcast with no fault; peers do

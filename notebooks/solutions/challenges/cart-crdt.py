@@ -1,4 +1,4 @@
-"""Reference solution of challenge cart-crdt (lesson 09).
+"""Reference solution of challenge cart-crdt (lesson 11).
 
 Each item is a PN-counter: per replica, how many adds and how many removes it made. Merge
 takes the larger count per (item, replica, kind): commutative, associative and idempotent,

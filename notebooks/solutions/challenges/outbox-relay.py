@@ -1,4 +1,4 @@
-"""Reference solution of challenge outbox-relay (lesson 08).
+"""Reference solution of challenge outbox-relay (lesson 10).
 
 Publish first, delete only after the broker confirmed: a crash between the two publishes the
 row once more (a bounded duplicate), never loses it. An unconfirmed publish keeps the row

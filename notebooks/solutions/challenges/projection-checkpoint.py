@@ -1,4 +1,4 @@
-"""Reference solution of challenge projection-checkpoint (lesson 06).
+"""Reference solution of challenge projection-checkpoint (lesson 08).
 
 The checkpoint is stored in the same transaction as the event's effect: a crash before the
 commit loses both (the event is read and applied again), a crash after it keeps both. The

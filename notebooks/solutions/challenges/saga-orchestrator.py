@@ -1,4 +1,4 @@
-"""Reference solution of challenge saga-orchestrator (lesson 07).
+"""Reference solution of challenge saga-orchestrator (lesson 09).
 
 The saga log holds, per saga, where it stands: the direction ("forward" or "back") and how
 many steps are done. It is written after every answer, so a new orchestrator resumes every

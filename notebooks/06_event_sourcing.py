@@ -21,7 +21,7 @@ SNAPSHOT_INTERVALS = [10, 50, 100, 250, 500]  # snapshot every N events
 # %%
 from labsim.lessons import check_parameters
 
-check_parameters("05_event_sourcing", globals())  # a bad value stops here, naming the knob and its range
+check_parameters("06_event_sourcing", globals())  # a bad value stops here, naming the knob and its range
 
 # %%
 import sqlite3
@@ -342,4 +342,4 @@ print(check_upcaster(solution_upcast))
 #
 # ## Next
 #
-# `06_cqrs_lag.ipynb` — read models built from these events, and how stale they are.
+# `08_cqrs_lag.ipynb` — read models built from these events, and how stale they are.

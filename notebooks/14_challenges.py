@@ -20,7 +20,7 @@ SEEDS = 20  # seeded chaos plans each check tries
 from labsim.lessons import check_parameters
 
 # A bad value stops here, naming the knob and its range.
-check_parameters("12_challenges", globals())
+check_parameters("14_challenges", globals())
 
 # %%
 from pathlib import Path

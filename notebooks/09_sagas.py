@@ -21,7 +21,7 @@ CRASH_RATE = 0.05  # probability a service crashes while handling a message (fau
 # %%
 from labsim.lessons import check_parameters
 
-check_parameters("07_sagas", globals())  # a bad value stops here, naming the knob and its range
+check_parameters("09_sagas", globals())  # a bad value stops here, naming the knob and its range
 
 # %%
 import matplotlib.pyplot as plt
@@ -298,11 +298,11 @@ print(check_quiz("step kinds", {"reserve stock": "compensatable", "charge the ca
 #
 # ## Next
 #
-# `08_outbox_cdc.ipynb` — how a service changes its database and publishes an event without losing either.
+# `10_outbox_cdc.ipynb` — how a service changes its database and publishes an event without losing either.
 
 # %% [markdown]
 # **Build it yourself.** The challenge `saga-orchestrator` gives you the component of this lesson to write;
-# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `14_challenges.ipynb`):
 #
 #     labsim challenge starter saga-orchestrator > my_saga_orchestrator.py
 #     labsim challenge check saga-orchestrator my_saga_orchestrator.py

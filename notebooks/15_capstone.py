@@ -18,11 +18,11 @@
 # | max lag of the ingest topic | ≤ 300 records | 02, 10 |
 # | lost orders (ingest, payments, publishing) | 0 | 02, 03, 08 |
 # | double charges (a payment applied twice) | 0 | 03 |
-# | ghost orders (published, never committed) | 0 | 08 |
-# | half-done sagas | 0 | 07 |
-# | read-model errors (events the projection applied twice) | 0 | 06 |
-# | stale reads of one's own order | ≤ 1 % | 06 |
-# | own-read wait: mean time from paying to seeing one's own order | ≤ 2 s | 06 |
+# | ghost orders (published, never committed) | 0 | 10 |
+# | half-done sagas | 0 | 09 |
+# | read-model errors (events the projection applied twice) | 0 | 08 |
+# | stale reads of one's own order | ≤ 1 % | 08 |
+# | own-read wait: mean time from paying to seeing one's own order | ≤ 2 s | 08 |
 #
 # A double charge takes a customer's money twice; a projection that applies an event twice corrupts a read model
 # (a wrong total on a screen) but charges no one — they are separate targets.
@@ -49,7 +49,7 @@ ROBUSTNESS_SEEDS = [1, 2, 3]  # seeds for the final check
 # %%
 from labsim.lessons import check_parameters
 
-check_parameters("11_capstone", globals())  # a bad value stops here, naming the knob and its range
+check_parameters("15_capstone", globals())  # a bad value stops here, naming the knob and its range
 
 # %%
 import matplotlib.pyplot as plt
@@ -101,11 +101,11 @@ claim("the plot shows the whole drain: the lag is back to 0 before the run ends"
 # | p99 latency, max lag | more partitions **and** consumers; a shorter session timeout; cooperative rebalancing | 02, 10 |
 # | lost orders | commit *after* processing; at-least-once; an outbox or CDC instead of dual write | 02, 03, 08 |
 # | double charges | an idempotent payment consumer (`+inbox`) | 03 |
-# | ghost orders | an outbox or CDC instead of dual write | 08 |
-# | half-done sagas | keep the saga log (`SAGA_LOG = True`) or choreograph with outboxes | 07 |
-# | read-model errors | an atomic projection checkpoint (`CHECKPOINT_EVERY = 1`) | 06 |
-# | stale own reads | wait for the version, a synchronous projection, or an optimistic UI | 06 |
-# | own-read wait | the price of the previous row: the read waits (wait-for-version) or the write does (sync) | 06 |
+# | ghost orders | an outbox or CDC instead of dual write | 10 |
+# | half-done sagas | keep the saga log (`SAGA_LOG = True`) or choreograph with outboxes | 09 |
+# | read-model errors | an atomic projection checkpoint (`CHECKPOINT_EVERY = 1`) | 08 |
+# | stale own reads | wait for the version, a synchronous projection, or an optimistic UI | 08 |
+# | own-read wait | the price of the previous row: the read waits (wait-for-version) or the write does (sync) | 08 |
 #
 # Change the `parameters` cell and run the notebook again — or use the controls below.
 

@@ -21,7 +21,7 @@ LOSS = 0.1  # loss on the service–broker link during the fault phase
 # %%
 from labsim.lessons import check_parameters
 
-check_parameters("08_outbox_cdc", globals())  # a bad value stops here, naming the knob and its range
+check_parameters("10_outbox_cdc", globals())  # a bad value stops here, naming the knob and its range
 
 # %%
 import matplotlib.pyplot as plt
@@ -233,11 +233,11 @@ print(check_quiz("publishing", {
 #
 # ## Next
 #
-# `09_conflict_resolution.ipynb` — when two replicas accept writes to the same data, whose write wins?
+# `11_conflict_resolution.ipynb` — when two replicas accept writes to the same data, whose write wins?
 
 # %% [markdown]
 # **Build it yourself.** The challenge `outbox-relay` gives you the component of this lesson to write;
-# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `14_challenges.ipynb`):
 #
 #     labsim challenge starter outbox-relay > my_outbox_relay.py
 #     labsim challenge check outbox-relay my_outbox_relay.py

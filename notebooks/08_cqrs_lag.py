@@ -21,7 +21,7 @@ CRASH_AT = 12.0  # when the projector crashes in section 5 (s)
 # %%
 from labsim.lessons import check_parameters
 
-check_parameters("06_cqrs_lag", globals())  # a bad value stops here, naming the knob and its range
+check_parameters("08_cqrs_lag", globals())  # a bad value stops here, naming the knob and its range
 
 # %%
 import matplotlib.pyplot as plt
@@ -299,11 +299,11 @@ print(check_pending_events(solution_in_flight))
 # %% [markdown]
 # ## Next
 #
-# `07_sagas.ipynb` — a business transaction across services, without a distributed transaction.
+# `09_sagas.ipynb` — a business transaction across services, without a distributed transaction.
 
 # %% [markdown]
 # **Build it yourself.** The challenge `projection-checkpoint` gives you the component of this lesson to write;
-# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `14_challenges.ipynb`):
 #
 #     labsim challenge starter projection-checkpoint > my_projection_checkpoint.py
 #     labsim challenge check projection-checkpoint my_projection_checkpoint.py

@@ -24,7 +24,7 @@ CAPACITY = 20  # queue bound for backpressure and load shedding
 # %%
 from labsim.lessons import check_parameters
 
-check_parameters("10_scaling_and_backpressure", globals())
+check_parameters("12_scaling_and_backpressure", globals())
 
 # %%
 import math
@@ -294,6 +294,6 @@ print(check_utilisation(solution_utilisation))
 #
 # ## Next
 #
-# [11 · Capstone](11_capstone.ipynb): design an order pipeline that survives Black Friday — sizing its consumer
+# [11 · Capstone](15_capstone.ipynb): design an order pipeline that survives Black Friday — sizing its consumer
 # pools and choosing its overload policy use this lesson. Or first plug your own component into the lab in
-# [12 · Challenges](12_challenges.ipynb).
+# [12 · Challenges](14_challenges.ipynb).

@@ -25,7 +25,7 @@ PARTITION = (3.0, 12.0)  # r1 cut off from the others (seconds)
 # %%
 from labsim.lessons import check_parameters
 
-check_parameters("09_conflict_resolution", globals())  # a bad value stops here, naming the knob and its range
+check_parameters("11_conflict_resolution", globals())  # a bad value stops here, naming the knob and its range
 
 # %%
 import matplotlib.pyplot as plt
@@ -345,11 +345,11 @@ print(check_lww_winner(solution_lww))
 # %% [markdown]
 # ## Next
 #
-# `10_scaling_and_backpressure.ipynb` — how many consumers a queue needs, and what to do when they are not enough.
+# `12_scaling_and_backpressure.ipynb` — how many consumers a queue needs, and what to do when they are not enough.
 
 # %% [markdown]
 # **Build it yourself.** The challenges `cart-crdt` and `broadcast` give you the component of this lesson to write;
-# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `12_challenges.ipynb`):
+# labsim grades it under seeded chaos and shrinks any failure to its smallest fault plan (see `14_challenges.ipynb`):
 #
 #     labsim challenge starter cart-crdt > my_cart_crdt.py
 #     labsim challenge check cart-crdt my_cart_crdt.py
