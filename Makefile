@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # JupyterLab refuses to run as root unless told to (CI and many containers run as root).
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test test-real test-browser html student wheelhouse lint format sync bench constraints install clean help readme
+.PHONY: check-room lab test test-real test-browser html student wheelhouse lint format sync bench constraints install clean help readme
 
 help:
 	@echo "make lab    open JupyterLab on notebooks/ (LAB_ARGS='--no-browser --port 8888 --ip 127.0.0.1')"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench  run the benchmarks (prints JSON lines)"
 	@echo "make test-real     the conformance scripts against a real RabbitMQ (installs it if missing)"
 	@echo "make html   export the notebooks to build/html/ (handouts with an index)"
+	@echo "make check-room    check a workshop machine before the day (plain-words report)"
 	@echo "make student       the lessons without their solutions, in build/student/"
 	@echo "make test-browser  run the tour in JupyterLab in headless Chromium (needs /usr/bin/chromium)"
 	@echo "make wheelhouse    download every wheel into wheelhouse/ for rooms without internet"
@@ -77,6 +78,11 @@ test-browser: $(STAMP)
 
 html: $(STAMP)
 	$(BIN)/python tools/build_handouts.py
+
+# Before the day: Python, the environment, JupyterLab starting, a notebook running, plots, disk.
+# Runs with the machine's python3 so it can report a missing .venv instead of failing with it.
+check-room:
+	$(PYTHON) tools/room_check.py $(ROOM_ARGS)
 
 # The student edition: every lesson without its solution cells (collapsed code cells and cells
 # tagged `solution`), with its .py pair regenerated and data/; notebooks/solutions/ is left out.

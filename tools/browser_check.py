@@ -5,7 +5,9 @@ temporary copy of the tour's pair (``notebooks/00_tour.ipynb`` and ``00_tour.py`
 folder's ``jupytext.toml``, so nothing in the repository is touched and the notebook opens
 paired, its cells read from the ``.py`` as in ``make lab``. Opens it in Debian's Chromium
 through Playwright, runs all cells from the Run menu, waits for the kernel to go idle, and
-checks: no error output, at least one image, a slider rendered, and that the marks of the
+checks: no error output, at least one image, a slider rendered, no news pop-up (JupyterLab
+starts with the room settings of ``make lab``; ``--without-room-settings`` shows the check
+failing), and that the marks of the
 exercise results and claims (``✓ Correct``, ``✗ Not yet``, ``✓ claim``) are in the outputs and
 drawn with a real font, not as the empty box of a missing glyph (see :data:`GLYPH_PROBE`). Saves
 a screenshot to ``build/browser/tour.png``. Exits non-zero with the reason on failure.
@@ -13,6 +15,7 @@ a screenshot to ``build/browser/tour.png``. Exits non-zero with the reason on fa
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import shutil
@@ -38,6 +41,8 @@ ARGS = [
     "--no-first-run",
 ]
 
+#: The text of JupyterLab's first-run notification asking to fetch news.
+NEWS_PROMPT = "official Jupyter news"
 #: The marks that must render: the exercise results' (labsim.exercises.base) and claims'.
 MARKS = {"check mark U+2713": "\u2713", "ballot x U+2717": "\u2717"}
 #: Glyphs known to be missing from the fonts of a plain Debian chromium (no emoji font): the
@@ -131,7 +136,15 @@ def wait_for_server(url: str, deadline: float) -> None:
     raise SystemExit(f"JupyterLab did not answer at {url}")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--without-room-settings",
+        action="store_true",
+        help="start JupyterLab without tools/jupyterlab (the news pop-up must then appear: "
+        "shows that the pop-up check can fail)",
+    )
+    args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         raise SystemExit(
             f"{CHROMIUM} not found: install Debian's chromium (apt-get install "
@@ -159,6 +172,9 @@ def main() -> int:
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={work}",
         ]
+        if not args.without_room_settings:
+            # The room defaults of `make lab` (no news pop-up, ...), checked below.
+            command.append(f"--LabApp.app_settings_dir={ROOT / 'tools' / 'jupyterlab'}")
         if os.geteuid() == 0:
             command.append("--allow-root")
         # Render every cell (JupyterLab 4 only renders the cells in view by default) and keep
@@ -177,7 +193,11 @@ def main() -> int:
         try:
             base = f"http://127.0.0.1:{port}"
             wait_for_server(f"{base}/api/status?token={token}", time.monotonic() + 90)
-            return drive(f"{base}/lab/tree/00_tour.ipynb?token={token}", out_dir)
+            return drive(
+                f"{base}/lab/tree/00_tour.ipynb?token={token}",
+                out_dir,
+                expect_news=args.without_room_settings,
+            )
         finally:
             server.terminate()
             try:
@@ -187,7 +207,7 @@ def main() -> int:
             log.close()
 
 
-def drive(url: str, out_dir: Path) -> int:
+def drive(url: str, out_dir: Path, expect_news: bool = False) -> int:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -225,6 +245,9 @@ def drive(url: str, out_dir: Path) -> int:
             page.locator(".widget-slider").first.scroll_into_view_if_needed()
         page.screenshot(path=str(out_dir / "tour.png"), full_page=False)
         mark_problems = check_marks(page)
+        # JupyterLab asks about news in a notification a few seconds after it opens; the whole
+        # run has taken far longer, so by now it is on screen unless the room settings hold.
+        news = page.get_by_text(NEWS_PROMPT).count()
         browser.close()
     print(f"images: {images}, sliders: {sliders}, error outputs: {errors + tracebacks}")
     problems = []
@@ -235,6 +258,11 @@ def drive(url: str, out_dir: Path) -> int:
     if sliders < 1:
         problems.append("no slider rendered")
     problems += mark_problems
+    print(f"news pop-up shown: {'yes' if news else 'no'}")
+    if news and not expect_news:
+        problems.append("the news pop-up is shown (tools/jupyterlab/overrides.json not applied)")
+    if expect_news and not news:
+        problems.append("no news pop-up without the room settings: the pop-up check proves nothing")
     if problems:
         print("FAILED: " + "; ".join(problems))
         return 1

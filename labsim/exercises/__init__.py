@@ -4,17 +4,17 @@ Each ``check_...`` function takes the learner's answer, compares it with the mod
 several inputs, and returns an :class:`ExerciseResult` whose text says what is right or, when
 it is wrong, *why* (a hint aimed at the typical mistake), never just "wrong".
 
-=============== ===================================================
-module          lessons
-=============== ===================================================
-``tour``        00 the tour
-``brokers``     01 events and brokers, 02 consumer groups
-``delivery``    03 delivery semantics, 04 network faults
-``eventsourcing`` 05 event sourcing, 06 CQRS lag
-``sagas``       07 sagas, 08 outbox and CDC
-``replication`` 09 conflict resolution
-``scaling``     10 scaling and backpressure
-=============== ===================================================
+================= =================================================
+module            lessons
+================= =================================================
+``tour``          00 the tour
+``brokers``       01 events and brokers, 02 consumer groups
+``delivery``      03 delivery semantics, 04 network faults
+``eventsourcing`` 06 event sourcing, 08 CQRS lag
+``sagas``         09 sagas, 10 outbox and CDC
+``replication``   11 conflict resolution
+``scaling``       12 scaling and backpressure
+================= =================================================
 """
 
 from labsim.exercises.base import QUIZZES, ExerciseResult, check_quiz
