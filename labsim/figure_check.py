@@ -2,7 +2,9 @@
 
 :func:`figure_problems` lists what is wrong with a matplotlib figure: an axes with data but no
 title (on it or on the figure), an x or y axis without a label, a legend entry whose artist
-draws nothing, a label in a legend twice, bars of counts on an axis with fractional ticks.
+draws nothing, a label in a legend twice, bars of counts on an axis with fractional ticks, a
+data colour outside the lab's colour-blind-safe palette (:mod:`labsim.plots.palette`; greys,
+white and transparency are allowed, and colour-mapped data is left to its colour map).
 :func:`install` makes ``plt.show()`` raise :class:`FigureProblem` on such a figure; the lab's
 ``plots.use_style()`` installs it when the environment variable ``LABSIM_FIGURE_CHECK`` is
 ``1``, which the test that runs every notebook sets.
@@ -16,8 +18,11 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import to_hex, to_rgba_array
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+
+from labsim.plots.palette import PALETTE
 
 __all__ = ["FigureProblem", "enabled", "figure_problems", "install"]
 
@@ -84,6 +89,41 @@ def _count_ticks_problem(ax: Axes, where: str) -> str | None:
     return None
 
 
+_PALETTE_HEX = {colour.lower() for colour in PALETTE.values()}
+
+
+def _colours(ax: Axes) -> list[np.ndarray]:
+    """The RGBA colours the data artists of ``ax`` draw with (colour-mapped ones excluded)."""
+    found = [to_rgba_array(line.get_color()) for line in ax.lines]
+    for patch in ax.patches:
+        found.append(to_rgba_array(patch.get_facecolor()))
+        if patch.get_linewidth():
+            found.append(to_rgba_array(patch.get_edgecolor()))
+    for collection in ax.collections:
+        if collection.get_array() is not None:
+            continue  # coloured by a colour map from its values
+        found.append(to_rgba_array(collection.get_facecolor()))
+        if np.any(collection.get_linewidth()):
+            found.append(to_rgba_array(collection.get_edgecolor()))
+    return found
+
+
+def _colour_problem(ax: Axes, where: str) -> str | None:
+    outside = set()
+    for rgba in _colours(ax):
+        for r, g, b, a in rgba:
+            if a == 0 or (r == g == b):
+                continue  # invisible, or a grey (black and white included)
+            hex_colour = to_hex((r, g, b))
+            if hex_colour not in _PALETTE_HEX:
+                outside.add(hex_colour)
+    if outside:
+        return (
+            f"{where}: colours {sorted(outside)} are not in the lab palette (labsim.plots.COLORS)"
+        )
+    return None
+
+
 def figure_problems(fig: Figure) -> list[str]:
     """What makes ``fig`` hard to read (empty when it passes the check)."""
     problems: list[str] = []
@@ -99,9 +139,9 @@ def figure_problems(fig: Figure) -> list[str]:
         if not ax.get_ylabel():
             problems.append(f"{where}: y axis has no label")
         problems.extend(_legend_problems(ax, where))
-        ticks = _count_ticks_problem(ax, where)
-        if ticks:
-            problems.append(ticks)
+        for problem in (_count_ticks_problem(ax, where), _colour_problem(ax, where)):
+            if problem:
+                problems.append(problem)
     return problems
 
 

@@ -9,6 +9,9 @@ import pytest
 
 from labsim.claims import ClaimError, claim
 from labsim.figure_check import FigureProblem, figure_problems, install
+from labsim.plots import COLORS, use_style
+
+use_style()  # the lab's colour cycle, as in every lesson
 
 
 def test_a_claim_that_holds_prints_a_checked_line(capsys):
@@ -23,7 +26,7 @@ def test_a_claim_that_does_not_hold_stops_the_lesson():
 
 def _good():
     fig, ax = plt.subplots()
-    ax.plot([0, 1], [1, 2], label="sent")
+    ax.plot([0, 1], [1, 2], label="sent", color=COLORS["ok"])
     ax.set(title="Sent per second", xlabel="time (s)", ylabel="messages per second")
     ax.legend()
     return fig
@@ -43,6 +46,9 @@ def test_a_labelled_figure_passes():
         (lambda ax: ax.set_ylabel(""), "y axis has no label"),
         (lambda ax: (ax.plot([], [], label="empty"), ax.legend()), "'empty' draws nothing"),
         (lambda ax: (ax.plot([0], [1], label="sent"), ax.legend()), "more than once"),
+        (lambda ax: ax.plot([0, 1], [2, 1], color="tab:red"), "['#d62728'] are not in the lab"),
+        (lambda ax: ax.axvspan(0, 1, color="#ffcccc", alpha=0.3), "not in the lab palette"),
+        (lambda ax: ax.scatter([0], [1], color="lime"), "['#00ff00'] are not in the lab"),
     ],
 )
 def test_each_problem_is_found(spoil, problem):
@@ -51,6 +57,17 @@ def test_each_problem_is_found(spoil, problem):
     found = figure_problems(fig)
     plt.close(fig)
     assert any(problem in p for p in found), found
+
+
+def test_palette_colours_greys_and_colour_maps_pass():
+    fig = _good()
+    ax = fig.axes[0]
+    ax.axvspan(0, 0.5, color=COLORS["faulty"], alpha=0.15)  # a tint of a palette colour
+    ax.axhline(1.5, color="0.6", linestyle="--")  # a grey reference line
+    ax.bar([0.2], [1.5], color=COLORS["good"], edgecolor="white")
+    ax.scatter([0, 1], [1, 2], c=[0.1, 0.9], cmap="viridis")  # coloured by its values
+    assert figure_problems(fig) == []
+    plt.close(fig)
 
 
 def test_bars_of_counts_need_whole_ticks():
