@@ -36,8 +36,8 @@ from labsim.errors import ConfigError, check_int, check_positive, check_probabil
 from labsim.world import World
 
 __all__ = [
-    "COMMIT_COLUMNS",
     "APPLIED_COLUMNS",
+    "COMMIT_COLUMNS",
     "READERS",
     "CommitLog",
     "GapTimeoutReader",
