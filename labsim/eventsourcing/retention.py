@@ -101,7 +101,7 @@ def store_growth(
     ``archive_after`` days moves its events to the archive and leaves one snapshot hot.
 
     Returns:
-        One row per day: ``day``, ``policy``, ``hot_events``, ``hot_mb``, ``archive_mb``,
+        One row per day: ``day``, ``policy``, ``hot_events``, ``hot_mb``, ``archive_events``, ``archive_mb``,
         ``snapshots``.
     """
     if policy not in RETENTION_POLICIES:
@@ -132,6 +132,7 @@ def store_growth(
             "policy": policy,
             "hot_events": hot_events,
             "hot_mb": np.round((hot_events * event_bytes + archived * snapshot_bytes) * mb, 3),
+            "archive_events": archived * events_per_order,
             "archive_mb": np.round(archived * events_per_order * event_bytes * mb, 3),
             "snapshots": archived,
         }
