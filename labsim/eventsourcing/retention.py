@@ -101,8 +101,8 @@ def store_growth(
     ``archive_after`` days moves its events to the archive and leaves one snapshot hot.
 
     Returns:
-        One row per day: ``day``, ``policy``, ``hot_events``, ``hot_mb``, ``archive_events``, ``archive_mb``,
-        ``snapshots``.
+        One row per day: ``day``, ``policy``, ``hot_events``, ``hot_mb``,
+        ``archive_events``, ``archive_mb``, ``snapshots``.
     """
     if policy not in RETENTION_POLICIES:
         raise ConfigError(
