@@ -204,13 +204,16 @@ def simulate(
     poll: float = 0.01,
     readers: Iterable[str] = READERS,
     gap_timeout: float = 0.1,
+    quiet: float = 1.0,
 ) -> CommitLog:
     """Start concurrent writers and polling readers on one :class:`CommitLog`.
 
     Each of ``writers`` writers loops: wait (exponential, total rate ``rate``), begin a
     transaction (take a position), hold it open for a ``commit_time`` draw, then commit (or
     abort with ``abort_probability``). Each reader polls every ``poll`` seconds until the run
-    ends. Rows go to ``gap.commits`` and ``gap.applied``.
+    ends: ``quiet`` seconds after the last transaction ended, when every writer is done (so
+    ``world.run()`` without ``until`` ends by itself). Rows go to ``gap.commits`` and
+    ``gap.applied``.
 
     Returns:
         The log (live; a summary should read the recorded rows).
@@ -220,11 +223,13 @@ def simulate(
     check_positive("rate", rate, "commit-order gap")
     check_positive("poll", poll, "commit-order gap")
     check_probability("abort_probability", abort_probability, "commit-order gap")
+    check_positive("quiet", quiet, "commit-order gap")
     hold = as_distribution(commit_time)
     log = CommitLog()
     commits = world.table("gap.commits", COMMIT_COLUMNS).add
     applied = world.table("gap.applied", APPLIED_COLUMNS).add
     share = [events // writers + (1 if i < events % writers else 0) for i in range(writers)]
+    ended = [0, 0.0]  # transactions ended, time of the last end
 
     def writer(index: int) -> Generator[Any, Any, None]:
         name = f"w{index + 1}"
@@ -240,6 +245,7 @@ def simulate(
             else:
                 log.commit(position, {"writer": name})
                 commits(position, name, begun, world.now, "committed")
+            ended[0], ended[1] = ended[0] + 1, world.now
 
     def reader(kind: str) -> Generator[Any, Any, None]:
         r = make_reader(kind, gap_timeout)
@@ -247,6 +253,8 @@ def simulate(
             yield world.timeout(poll)
             for event in r.poll(log, world.now):
                 applied(r.name, event.position, world.now)
+            if ended[0] == events and world.now - ended[1] >= quiet:
+                return
 
     for i in range(writers):
         world.process(writer(i))

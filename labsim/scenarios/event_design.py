@@ -85,7 +85,7 @@ class CommitGapParams(Params):
         soft_max=500.0,
     )
     quiet: float = param(
-        2.0, "seconds after the last write for readers to catch up", gt=0, le=1e4, unit="s"
+        2.0, "seconds after the last transaction ends for readers to catch up", gt=0, le=1e4, unit="s"
     )
 
 
@@ -114,10 +114,11 @@ class CommitGapScenario(Scenario):
             abort_probability=p.abort_probability,
             poll=ms(p.poll_ms),
             gap_timeout=ms(p.gap_timeout_ms),
+            quiet=p.quiet,
         )
 
-    def until(self, p: CommitGapParams) -> float:
-        return p.events / p.rate + p.quiet
+    def until(self, p: CommitGapParams) -> None:
+        return None  # the readers stop `quiet` seconds after the last transaction ends
 
     def summarize(self, p: CommitGapParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         commits, applied = frames["gap.commits"], frames["gap.applied"]
