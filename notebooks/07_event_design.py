@@ -169,7 +169,7 @@ print(joins.to_string(index=False))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 for ax, column, label in ((axes[0], "events_read", "events read to catch up [count]"),
                           (axes[1], "keys_wrong", "SKUs with a wrong level [count]")):
-    table = joins.pivot(index="log keeps", columns="style", values=column).loc[list(KEEPING)]
+    table = joins.pivot(index="log keeps", columns="style", values=column).loc[list(KEEPING), list(STYLES)]
     table.plot.bar(ax=ax, rot=0, color=[plots.COLORS["good"], plots.COLORS["faulty"]])
     ax.set(title=f"Late joiner: {column.replace('_', ' ')}", xlabel="what the log keeps", ylabel=label)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -316,15 +316,15 @@ history = InMemoryEventStore()
 truth = year_of_orders(history, seed=SEED)
 with_up = replay(history, RevenueByMonth(ORDER_UPCASTERS))
 without = replay(history, RevenueByMonth())
-monthly = pd.DataFrame({
-    "with upcasters": pd.Series({m: c for (m, _), c in with_up.state().items()}).groupby(level=0).sum(),
-    "without": pd.Series({m: c for (m, _), c in without.state().items()}).groupby(level=0).sum(),
-}).reindex(range(1, 14)).fillna(0) / 100
+by_month = {name: pd.DataFrame(p.rows(), columns=p.columns).groupby("month")["revenue_cents"].sum()
+            for name, p in (("with upcasters", with_up), ("without", without))}
+monthly = pd.DataFrame(by_month).reindex(range(1, 14)).fillna(0) / 100  # all currencies, in units
 ax = monthly.plot.bar(rot=0, figsize=(9, 3.4), color=[plots.COLORS["good"], plots.COLORS["faulty"]])
 change_month = 180 * DAY // (30 * DAY) + 1
 ax.axvline(change_month - 1.5, color=plots.COLORS["ink"], ls="--", lw=1, label="v2 from here (day 180)")
-ax.set(title="Revenue by month, replayed from a year of events", xlabel="month (30-day)", ylabel="revenue [EUR and USD]")
-ax.legend()
+ax.set(title="Revenue by month, replayed from a year of events", xlabel="month [30-day periods]",
+       ylabel="revenue [EUR + USD]", ylim=(0, 1.4 * monthly.to_numpy().max()))
+ax.legend(loc="upper center", ncol=3)
 plt.show()
 print(f"events replayed: {history.head}; v1 events the v2-only handler could not read: {without.unreadable}")
 print(f"revenue: truth {truth / 100:,.2f}, with upcasters {sum(with_up.state().values()) / 100:,.2f}, "
@@ -360,19 +360,28 @@ commits, applied = gap.frames["gap.commits"], gap.frames["gap.applied"]
 done = commits[commits["outcome"] == "committed"]
 seen_naive = set(applied.loc[applied["reader"] == "naive", "position"])
 missed = done[~done["position"].isin(seen_naive)]
-fig, ax = plt.subplots(figsize=(9, 3.6))
-ax.scatter(done["ended_at"], done["position"], s=6, color=plots.COLORS["ok"], label="committed, applied by naive reader")
-ax.scatter(missed["ended_at"], missed["position"], s=22, color=plots.COLORS["faulty"], marker="x",
-           label="committed after a later position: skipped")
-ax.set(title=f"Commit-order gap with {WRITERS} writers: what the naive reader skipped",
-       xlabel="commit time [s]", ylabel="global position [#]")
-ax.legend()
+t0 = max(0.0, float(missed["ended_at"].min()) - 0.15) if len(missed) else 0.0  # zoom on the first skip
+window = done[done["ended_at"].between(t0, t0 + 0.4)]
+fig, ax = plt.subplots(figsize=(9, 3.8))
+ax.scatter(window["ended_at"], window["position"], s=14, color=plots.COLORS["ok"], label="event committed (visible)")
+late = missed[missed["ended_at"].between(t0, t0 + 0.4)]
+ax.scatter(late["ended_at"], late["position"], s=60, color=plots.COLORS["faulty"], marker="x",
+           label="committed below the naive checkpoint: skipped")
+for reader, color in (("naive", plots.COLORS["faulty"]), ("high-water mark", plots.COLORS["good"])):
+    rows = applied[applied["reader"] == reader].sort_values("time")
+    rows = rows.assign(checkpoint=rows["position"].cummax())
+    rows = rows[rows["time"].between(t0, t0 + 0.4)]
+    ax.step(rows["time"], rows["checkpoint"], where="post", color=color, lw=1.2, label=f"{reader} reader's checkpoint")
+ax.set(title=f"Commit-order gap with {WRITERS} writers (a 0.4 s window)", xlabel="time [s]",
+       ylabel="global position [#]")
+ax.legend(fontsize=8)
 plt.show()
 readers = pd.DataFrame({r: {"missed": gap.summary[f"{k}_missed"], "duplicates": gap.summary[f"{k}_duplicates"],
                             "delay p50 [ms]": gap.summary[f"{k}_delay_p50_ms"],
                             "delay p99 [ms]": gap.summary[f"{k}_delay_p99_ms"]}
                         for r, k in (("naive", "naive"), ("high-water mark", "high_water"),
                                      ("gap timeout", "gap_timeout"))}).T
+readers[["missed", "duplicates"]] = readers[["missed", "duplicates"]].astype(int)
 print(f"{gap.summary['committed']} committed, {gap.summary['aborted']} rolled back (holes for ever)")
 print(readers.to_string())
 
@@ -484,7 +493,7 @@ for policy, color in zip(RETENTION_POLICIES, (plots.COLORS["faulty"], plots.COLO
     ax.plot(g["day"], g["hot_mb"], color=color, label=f"hot store: {policy}")
 archived = growth[growth["policy"] == "snapshot + archive"]
 ax.plot(archived["day"], archived["archive_mb"], color=plots.COLORS["neutral"], ls="--", label="archive (cold storage)")
-ax.set(title="Event-store size over time", xlabel="day", ylabel="size [MB]")
+ax.set(title="Event-store size over time", xlabel="time [days]", ylabel="size [MB]")
 ax.legend()
 plt.show()
 end = growth.groupby("policy").last()
@@ -498,7 +507,7 @@ claim("no event is lost: hot plus archived events equal every event written",
       (growth.query("policy == 'snapshot + archive'")["hot_events"].to_numpy()
        + growth.query("policy == 'snapshot + archive'")["archive_events"].to_numpy()
        == growth.query("policy == 'keep everything'")["hot_events"].to_numpy()).all(),
-      f"{keep['hot_events']:,} events")
+      f"{int(keep['hot_events']):,} events")
 hot_events = archived.set_index("day")["hot_events"]
 claim("after the first archive the hot event count levels off",
       hot_events.iloc[-1] < 1.2 * hot_events.iloc[ARCHIVE_AFTER + 60],
