@@ -345,3 +345,46 @@ def test_schema_policy_checker_computes_its_answers():
     result = check_schema_policies(wrong)
     assert not result and "v1 consumer cannot read" in result.message
     assert not check_schema_policies({})
+
+
+# -- laws -----------------------------------------------------------------------------------
+
+_FIELD = st.builds(
+    Field,
+    st.sampled_from(["a", "b", "c", "d"]),
+    st.sampled_from(["int", "str"]),
+)
+_OPTIONAL = st.sampled_from(["a", "b", "c", "d"]).map(lambda n: Field(n, "int", 0))
+_SCHEMA = st.lists(st.one_of(_FIELD, _OPTIONAL), max_size=4, unique_by=lambda f: f.name).map(
+    lambda fs: Schema("t.happened", 1, tuple(fs))
+)
+_DUAL = {"full": "full", "none": "none", "backward": "forward", "forward": "backward"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(_SCHEMA, _SCHEMA)
+def test_backward_one_way_is_forward_the_other_way(old, new):
+    assert compatibility(new, old) == _DUAL[compatibility(old, new)]
+    if allowed("full", old, new):
+        assert can_read(old, new) and can_read(new, old)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 30), st.integers(1, 300))
+def test_facts_on_a_compacted_log_and_deltas_with_the_whole_history_are_always_right(
+    seed, keys, changes
+):
+    assert (
+        late_joiner("fact", "compacted", keys=keys, changes=changes, seed=seed)["keys_wrong"] == 0
+    )
+    assert (
+        late_joiner("delta", "whole history", keys=keys, changes=changes, seed=seed)["keys_wrong"]
+        == 0
+    )
+
+
+def test_rolling_deploy_rejects_unknown_changes_and_orders():
+    with pytest.raises(ConfigError, match="change"):
+        event_design.run_deploy("sideways")
+    with pytest.raises(ConfigError, match="order"):
+        event_design.run_deploy(order="all at once")

@@ -85,7 +85,11 @@ class CommitGapParams(Params):
         soft_max=500.0,
     )
     quiet: float = param(
-        2.0, "seconds after the last transaction ends for readers to catch up", gt=0, le=1e4, unit="s"
+        2.0,
+        "seconds after the last transaction ends, for readers to catch up",
+        gt=0,
+        le=1e4,
+        unit="s",
     )
 
 
