@@ -41,7 +41,13 @@ from labsim.claims import claim
 from labsim.eventsourcing import DomainError, InMemoryEventStore, Order, Repository, replay
 from labsim.eventsourcing.backfill import DAY, ORDER_UPCASTERS, RevenueByMonth, year_of_orders
 from labsim.eventsourcing.boundary import PUBLIC_FIELDS, to_integration
-from labsim.eventsourcing.retention import KEEPING, RETENTION_POLICIES, STYLES, late_joiner, store_growth
+from labsim.eventsourcing.retention import (
+    KEEPING,
+    RETENTION_POLICIES,
+    STYLES,
+    late_joiner,
+    store_growth,
+)
 from labsim.eventsourcing.schema import EVOLUTIONS, POLICIES
 from labsim.exercises import check_causal_chain, check_high_water, check_schema_policies
 from labsim.scenarios import event_design
