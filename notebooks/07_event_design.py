@@ -235,8 +235,8 @@ print(check_causal_chain(solution_follow_up))
 # satisfies — computed by reading each version's payload with the other version's schema:
 
 # %%
-for name, evo in EVOLUTIONS.items():
-    print(f"{name:9} {evo.change:48} v1 fields {[f.name for f in evo.v1.fields]} → v2 {[f.name for f in evo.v2.fields]}")
+for evo in EVOLUTIONS.values():
+    print(f"{evo.policy:9} {evo.change:48} v1 fields {[f.name for f in evo.v1.fields]} → v2 {[f.name for f in evo.v2.fields]}")
 
 # %% [markdown]
 # **Predict:** for the *backward* change (v2 drops the required `coupon`), which upgrade order fills the dead-letter
@@ -377,7 +377,7 @@ for reader, color in (("naive", plots.COLORS["faulty"]), ("high-water mark", plo
     rows = applied[applied["reader"] == reader].sort_values("time")
     rows = rows.assign(checkpoint=rows["position"].cummax())
     rows = rows[rows["time"].between(t0, t0 + 0.4)]
-    ax.step(rows["time"], rows["checkpoint"], where="post", color=color, lw=1.2, label=f"{reader} reader's checkpoint")
+    ax.step(rows["time"], rows["checkpoint"], where="post", color=color, lw=1.2, label=f"{reader} reader: highest position applied")
 ax.set(title=f"Commit-order gap with {WRITERS} writers (a 0.4 s window)", xlabel="time [s]",
        ylabel="global position [#]")
 ax.legend(fontsize=8)
