@@ -258,6 +258,41 @@ print("\nwhat lands in the dead-letter queue, and why:")
 print(reasons[reasons["outcome"] == "dead-letter"].groupby(["change", "order", "producer_version", "consumer_version",
                                                             "reason"]).size().rename("events").to_string())
 
+# %% [markdown]
+# The wrong order, over time: the backward change rolled out producers first. Each dashed line is one instance
+# upgraded. **Predict:** when does the dead-letter queue start filling, and when does it stop?
+
+# %%
+wrong = deploys[("backward", "producers first")]
+rows, ups = wrong.frames["schema.consumed"], wrong.frames["schema.upgrades"]
+bins = np.arange(0, rows["time"].max() + 0.5, 0.5)
+counts = pd.crosstab(pd.cut(rows["time"], bins, right=False), rows["outcome"]).reindex(columns=["ok", "dead-letter"],
+                                                                                      fill_value=0)
+fig, ax = plt.subplots(figsize=(9, 3.4))
+ax.bar(bins[:-1], counts["ok"], width=0.5, align="edge", color=plots.COLORS["ok"], label="read")
+ax.bar(bins[:-1], counts["dead-letter"], width=0.5, align="edge", bottom=counts["ok"], color=plots.COLORS["faulty"],
+       label="dead-lettered")
+for side, color in (("producer", plots.COLORS["warning"]), ("consumer", plots.COLORS["good"])):
+    for i, t in enumerate(ups.loc[ups["side"] == side, "time"]):
+        ax.axvline(t, color=color, ls="--", lw=1, label=f"a {side} upgraded" if i == 0 else None)
+ax.set(title="Backward change, producers upgraded first", xlabel="time [s]", ylabel="events per 0.5 s [count]")
+ax.set_ylim(0, 1.4 * counts.sum(axis=1).max())
+ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+ax.legend(fontsize=8, ncol=2, loc="upper left")
+plt.show()
+first_up = ups.loc[ups["side"] == "producer", "time"].min()
+last_up = ups.loc[ups["side"] == "consumer", "time"].max()
+dlq_times = rows.loc[rows["outcome"] == "dead-letter", "time"]
+claim("dead letters start with the first upgraded producer and stop when the last consumer is upgraded",
+      dlq_times.min() >= first_up and dlq_times.max() < last_up,
+      f"dead letters between {dlq_times.min():.1f} s and {dlq_times.max():.1f} s; upgrades from {first_up:.0f} s "
+      f"to {last_up:.0f} s")
+
+# %% [markdown]
+# The share of dead letters grows with each upgraded producer, is total while every producer writes v2 and no consumer
+# reads it, and shrinks with each upgraded consumer. A rolling deploy is a period of *mixed versions* — as long as it
+# takes — and the policy has to cover every pair that meets during it.
+
 # %%
 claim("a full change dead-letters nothing, whatever the order", (dead.loc["full"] == 0).all(), "0 and 0")
 claim("a backward change is safe only with consumers upgraded first",
@@ -347,7 +382,8 @@ claim("the stored events were not rewritten",
 
 # %% [markdown]
 # The upcaster (`v1 → v2`: `total_cents = round(total × 100)`, `currency = "EUR"`) runs **on read**, so every
-# handler only knows the newest shape, and the history stays as it happened. Its price: the chain must live as long
+# handler only knows the newest shape, and the history stays as it happened (month 13 holds only the year's last
+# five days). Its price: the chain must live as long
 # as a single v1 event does — which, in an event store, is for ever (or until section 5's archive).
 
 # %% [markdown]

@@ -388,3 +388,12 @@ def test_rolling_deploy_rejects_unknown_changes_and_orders():
         event_design.run_deploy("sideways")
     with pytest.raises(ConfigError, match="order"):
         event_design.run_deploy(order="all at once")
+
+
+def test_rolling_deploy_records_every_upgrade_and_dead_letters_only_while_versions_mix():
+    r = event_design.run_deploy("backward", 0, order="producers first")
+    ups, rows = r.frames["schema.upgrades"], r.frames["schema.consumed"]
+    assert sorted(ups["instance"]) == ["c1", "c2", "c3", "p1", "p2", "p3"]
+    dead = rows[rows["outcome"] == "dead-letter"]
+    assert dead["time"].min() >= ups.loc[ups["side"] == "producer", "time"].min()
+    assert dead["time"].max() < ups.loc[ups["side"] == "consumer", "time"].max()

@@ -218,7 +218,8 @@ def rolling_deploy(
     producers (``"consumers first"``) or the other way round. Producers emit ``rate`` events
     per second in total (exponential gaps, round-robin over the producers); each event goes
     to the next consumer, which reads it with its current schema: ``ok`` or ``dead-letter``
-    (with the reason). Rows go to ``schema.consumed``.
+    (with the reason). Rows go to ``schema.consumed``, and one row per instance upgrade to
+    ``schema.upgrades`` (``time``, ``instance``, ``side``).
     """
     if order not in ORDERS:
         raise ConfigError("order", order, f"one of {', '.join(ORDERS)}", "rolling deploy")
@@ -231,6 +232,9 @@ def rolling_deploy(
     first, second = names if order == "consumers first" else names[::-1]
     upgraded_at = {name: start + i * step for i, name in enumerate([*first, *second])}
     consumed = world.table("schema.consumed", CONSUMED_COLUMNS).add
+    upgrades = world.table("schema.upgrades", ("time", "instance", "side")).add
+    for name, at in upgraded_at.items():
+        upgrades(at, name, "consumer" if name.startswith("c") else "producer")
 
     def version(name: str) -> int:
         return 2 if world.now >= upgraded_at[name] else 1
