@@ -23,6 +23,7 @@ SMALL = {
     "02_consumer_groups": {"COMMIT_SEEDS": 1},
     "03_delivery_semantics": {"MESSAGES": 200, "SEEDS": 1},
     "04_network_faults": {"DURATION": 3.0},
+    "07_event_design": {"EVENTS": 200, "WRITER_COUNTS": [1, 4], "DAYS": 365},
     "06_event_sourcing": {"HISTORY": 321, "DEPOSITS": 6, "SNAPSHOT_INTERVALS": [10, 100]},
     "08_cqrs_lag": {"LOAD_RATES": [10.0, 60.0]},
     "09_sagas": {"SAGAS": 50},

@@ -15,13 +15,13 @@ applied twice, and none skipped.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from labsim.challenges.base import Challenge, Crashed, Durable, Node, Outcome, Target
 from labsim.checks import CheckResult, check_duplicate_effects
+from labsim.eventsourcing.gap import CommitLog, StoredEvent
 from labsim.faults import FaultPlan
 from labsim.network import Network
 from labsim.world import World
@@ -69,30 +69,21 @@ class Projector:
 '''
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    """An event as the projector reads it.
+class _Log(CommitLog):
+    """The store's global log as the projector sees it (every read is a step).
 
-    Attributes:
-        position: Its global position (1, 2, 3, ... with no hole once every commit landed).
-        data: Its payload.
+    Positions are taken when a writer's transaction begins and become visible at commit:
+    :class:`~labsim.eventsourcing.gap.CommitLog`, the log lesson 07 follows with a naive and
+    a high-water-mark reader.
     """
 
-    position: int
-    data: dict[str, Any]
-
-
-class _Log:
-    """The store's global log as the projector sees it (every read is a step)."""
-
     def __init__(self, node: Node):
+        super().__init__()
         self._node = node
-        self.visible: dict[int, StoredEvent] = {}
 
-    def read(self, after: int = 0, limit: int = 10) -> list[StoredEvent]:
+    def read(self, after: int = 0, limit: int | None = 10) -> list[StoredEvent]:
         self._node.step("read", f"after {after}")
-        found = sorted(p for p in self.visible if p > after)[: max(int(limit), 0)]
-        return [self.visible[p] for p in found]
+        return super().read(after, 10 if limit is None else limit)
 
 
 def _run(cls: type, world: World, network: Network, plan: FaultPlan, size: int) -> Outcome:
@@ -103,15 +94,14 @@ def _run(cls: type, world: World, network: Network, plan: FaultPlan, size: int) 
     log = _Log(projector)
     store = Durable(projector, lambda k, v: effects(projector.t, k, v))
     projector.make = lambda: cls(log, store)
-    next_position = [0]
     pending: dict[str, dict[int, tuple[StoredEvent, float]]] = {"w1": {}, "w2": {}}
 
     def writer(name: str, offset: int) -> Generator[Any, Any, None]:
         gap = WRITE_PHASE / size
         yield world.timeout(gap * offset)
         for _ in range(offset, size, 2):
-            next_position[0] += 1  # the position is taken when the transaction begins
-            event = StoredEvent(next_position[0], {"amount": next_position[0]})
+            position = log.begin()  # the position is taken when the transaction begins
+            event = StoredEvent(position, {"amount": position})
             pending[name][event.position] = (event, world.now)
             network.send(name, "store", event)
             yield world.timeout(2 * gap)
@@ -132,7 +122,7 @@ def _run(cls: type, world: World, network: Network, plan: FaultPlan, size: int) 
         while True:
             event = yield inbox.get()
             if event.position not in log.visible:
-                log.visible[event.position] = event
+                log.commit(event.position, event.data)
                 committed(world.now, event.position, "w1" if event.position % 2 else "w2")
                 store_rows(world.now, "store", "visible", event.position)
             network.send("store", "w1" if event.position % 2 else "w2", event.position)

@@ -11,6 +11,7 @@ module            lessons
 ``brokers``       01 events and brokers, 02 consumer groups
 ``delivery``      03 delivery semantics, 04 network faults
 ``eventsourcing`` 06 event sourcing, 08 CQRS lag
+``design``        07 event design and schema evolution
 ``sagas``         09 sagas, 10 outbox and CDC
 ``replication``   11 conflict resolution
 ``scaling``       12 scaling and backpressure
@@ -25,6 +26,7 @@ from labsim.exercises.brokers import (
     check_pubsub_counts,
 )
 from labsim.exercises.delivery import check_backoff, check_reordered_count
+from labsim.exercises.design import check_causal_chain, check_high_water, check_schema_policies
 from labsim.exercises.eventsourcing import (
     check_balance_fold,
     check_fresh_probability,
@@ -41,11 +43,13 @@ __all__ = [
     "ExerciseResult",
     "check_backoff",
     "check_balance_fold",
+    "check_causal_chain",
     "check_compensation_plan",
     "check_consumers_needed",
     "check_delivered_fraction",
     "check_fresh_probability",
     "check_gcounter_merge",
+    "check_high_water",
     "check_idle_consumers",
     "check_lww_winner",
     "check_moved_partitions",
@@ -54,6 +58,7 @@ __all__ = [
     "check_pubsub_counts",
     "check_quiz",
     "check_reordered_count",
+    "check_schema_policies",
     "check_sends_needed",
     "check_upcaster",
     "check_utilisation",

@@ -21,6 +21,7 @@ def _registry() -> dict[str, Scenario]:
         conflicts,
         cqrs,
         delivery,
+        event_design,
         groups,
         late_duplicate,
         network,
@@ -44,6 +45,7 @@ def _registry() -> dict[str, Scenario]:
         retry_storm,
         poison_loop,
         late_duplicate,
+        event_design,
         cqrs,
         sagas,
         saga_isolation,
@@ -51,7 +53,9 @@ def _registry() -> dict[str, Scenario]:
         conflicts,
         capstone,
     )
-    return {m.SCENARIO.name: m.SCENARIO for m in modules}
+    found = {m.SCENARIO.name: m.SCENARIO for m in modules}
+    found[event_design.DEPLOY.name] = event_design.DEPLOY  # its second scenario
+    return found
 
 
 SCENARIOS: dict[str, Scenario] = _registry()
