@@ -10,6 +10,7 @@ module          lessons
 ``tour``        00 the tour
 ``brokers``     01 events and brokers, 02 consumer groups
 ``delivery``    03 delivery semantics, 04 network faults
+``routing``     05 RabbitMQ and brokers compared
 ``eventsourcing`` 05 event sourcing, 06 CQRS lag
 ``sagas``       07 sagas, 08 outbox and CDC
 ``replication`` 09 conflict resolution
@@ -32,6 +33,7 @@ from labsim.exercises.eventsourcing import (
     check_upcaster,
 )
 from labsim.exercises.replication import check_gcounter_merge, check_lww_winner
+from labsim.exercises.routing import check_topic_match
 from labsim.exercises.sagas import check_compensation_plan, check_zombies_and_ghosts
 from labsim.exercises.scaling import check_consumers_needed, check_utilisation
 from labsim.exercises.tour import check_delivered_fraction, check_sends_needed
@@ -55,6 +57,7 @@ __all__ = [
     "check_quiz",
     "check_reordered_count",
     "check_sends_needed",
+    "check_topic_match",
     "check_upcaster",
     "check_utilisation",
     "check_zombies_and_ghosts",
