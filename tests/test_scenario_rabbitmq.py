@@ -144,6 +144,18 @@ def test_order_violations_counts_late_messages_per_key():
     assert brokers_compared.order_violations(done.assign(seq=[1, 2, 3, 4, 5])) == 0
 
 
+def test_the_comparison_and_retry_scenarios_are_registered_and_deterministic():
+    for name in ("brokers-compared", "rabbitmq-retry"):
+        scenario = SCENARIOS[name]
+        assert scenario.lesson == "05_rabbitmq_and_brokers"
+    a = brokers_compared.run("rabbitmq", 4, 80)
+    b = brokers_compared.run("rabbitmq", 4, 80)
+    assert a.summary == b.summary
+    assert SCENARIOS["brokers-compared"].summarize(a.params, a.frames) == a.summary
+    retry = rabbitmq_queues.run("ttl-dlx", 0, 5)
+    assert retry.summary["most_attempts"] == 4 and retry.summary["ok"] == 5
+
+
 def test_an_unknown_model_is_refused():
     with pytest.raises(ConfigError):
         brokers_compared.run_model("pulsar")

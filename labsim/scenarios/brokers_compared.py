@@ -1,8 +1,8 @@
 """Kafka, RabbitMQ and a cloud queue on the same workload (lesson 05).
 
-Three small runs of the same keyed workload — ``messages`` messages for ``keys`` customers,
-read by ``consumers`` consumers, processing failing with probability ``failure`` — through the
-lab's three models:
+``run(model, seed, messages)`` sends one keyed workload — ``messages`` messages for ``keys``
+customers, read by ``consumers`` consumers, processing failing with probability ``failure`` —
+through one of the lab's three models (the one Scenario shape, ``model`` a parameter):
 
 * **kafka** (:mod:`labsim.kafka`): a keyed topic with ``partitions`` partitions, one consumer
   group; a failed record is retried in place (the consumer holds its partition's position);
@@ -30,20 +30,26 @@ import pandas as pd
 from labsim.amqp import Message, MessageBroker
 from labsim.cloudqueue import CloudQueue
 from labsim.dists import Distribution, Exponential
-from labsim.errors import ConfigError
+from labsim.faults import FaultPlan
 from labsim.kafka import Broker, Consumer, ConsumerConfig, Producer
 from labsim.network import Network
 from labsim.params import Params, build_params, param
+from labsim.scenarios.base import Scenario
 from labsim.scenarios.rabbitmq import DONE_COLUMNS, consume
 from labsim.world import World, ms
 
 __all__ = [
     "MODELS",
+    "SCENARIO",
     "CompareParams",
+    "CompareScenario",
     "compare",
+    "figures",
     "order_grid",
     "order_violations",
     "per_key_order",
+    "processed",
+    "run",
     "run_model",
 ]
 
@@ -66,6 +72,7 @@ class CompareParams(Params):
     failure: float = param(0.1, "probability one processing attempt fails", ge=0, lt=1, step=0.05)
     processing_ms: float = param(5.0, "mean processing time per attempt", gt=0, le=1e4, unit="ms")
     subscribers: int = param(3, "services that each want every message (fan-out)", ge=1, le=100)
+    model: str = param("kafka", "the broker model the workload goes through", choices=MODELS)
 
 
 class _RetryInPlace(Distribution):
@@ -97,7 +104,13 @@ def _end(p: CompareParams) -> float:
     return p.messages / p.rate + 10.0
 
 
-def _kafka(world: World, p: CompareParams) -> dict[str, pd.DataFrame]:
+#: The table each model's late reader writes: what a reader started after the end received.
+_LATE = ("time", "msg_id")
+#: Written by :meth:`CompareScenario.finish`: messages the broker still stores.
+_STORED = ("model", "kept")
+
+
+def _kafka(world: World, p: CompareParams) -> Any:
     names = [f"c{i}" for i in range(1, p.consumers + 1)]
     subs = [f"sub-{s}" for s in range(1, p.subscribers)]
     network = Network(world, ["broker", "producer", *names, *subs, "late"], latency=ms(1))
@@ -116,45 +129,11 @@ def _kafka(world: World, p: CompareParams) -> dict[str, pd.DataFrame]:
 
     def late() -> Generator[Any, Any, None]:
         yield world.env.timeout(_end(p))
-        Consumer(
-            network,
-            "late",
-            broker,
-            ["orders"],
-            name="late",
-            config=ConsumerConfig(group="late-reader"),
-        )
+        late_config = ConsumerConfig(group="late-reader")
+        Consumer(network, "late", broker, ["orders"], name="late", config=late_config)
 
     world.process(late())
-    world.run(until=_end(p) + 5.0)
-    frames = world.frames()
-    consumed = frames["consumed"]
-    done = consumed[consumed["group"] == "service"]
-    stored = len(frames["log"])
-    return {
-        "done": pd.DataFrame(
-            {
-                "time": done["time"],
-                "consumer": done["consumer"],
-                "seq": done["msg_id"].str.rsplit("-", n=1).str[1].astype(int),
-                "key": done["key"],
-            }
-        ),
-        "figures": pd.DataFrame(
-            [
-                {
-                    "late_reader_got": int((consumed["group"] == "late-reader").sum()),
-                    "stored_copies": stored,
-                    "kept_after_consumption": sum(
-                        len(x) for x in broker.topic("orders").partitions
-                    ),
-                    "acknowledgements": len(
-                        frames["commits"][frames["commits"]["group"] == "service"]
-                    ),
-                }
-            ]
-        ),
-    }
+    return lambda: sum(len(x) for x in broker.topic("orders").partitions)
 
 
 def _fails(world: World, failure: float) -> Any:
@@ -162,74 +141,40 @@ def _fails(world: World, failure: float) -> Any:
     return lambda _msg, _now: rng.random() < failure
 
 
-def _rabbitmq(world: World, p: CompareParams) -> dict[str, pd.DataFrame]:
+def _rabbitmq(world: World, p: CompareParams) -> Any:
     broker = MessageBroker(world)
     broker.declare_exchange("orders", "fanout")
-    queues = ["service", *(f"subscriber-{s}" for s in range(1, p.subscribers))]
-    for name in queues:
+    for name in ["service", *(f"subscriber-{s}" for s in range(1, p.subscribers))]:
         broker.declare_queue(name)
         broker.bind("orders", name)
     service = broker.queue("service")
     fails = _fails(world, p.failure)
     for i in range(1, p.consumers + 1):
         channel = service.subscribe(f"c{i}", prefetch=p.prefetch)
-        world.process(
-            consume(
-                world,
-                channel,
-                f"c{i}",
-                Exponential.from_mean(ms(p.processing_ms)),
-                latency=ms(1),
-                fails=fails,
-            )
-        )
-    world.process(
-        _publisher(world, p, lambda i, key: broker.publish("orders", "", Message(f"m-{i}", key)))
-    )
-    late: list[Any] = []
+        work = Exponential.from_mean(ms(p.processing_ms))
+        world.process(consume(world, channel, f"c{i}", work, latency=ms(1), fails=fails))
+    send = lambda i, key: broker.publish("orders", "", Message(f"m-{i}", key))  # noqa: E731
+    world.process(_publisher(world, p, send))
+    late = world.table("late", _LATE).add
 
     def late_reader() -> Generator[Any, Any, None]:
         yield world.env.timeout(_end(p))
         channel = service.subscribe("late", prefetch=100)
         while True:
-            late.append((yield channel.get()))
+            delivery = yield channel.get()
+            late(world.env.now, delivery.message.msg_id)
 
     world.process(late_reader())
-    world.run(until=_end(p) + 5.0)
-    frames = world.frames()
-    log, done = frames["amqp"], frames["done"]
-    ok = done[done["outcome"] == "ok"]
-    return {
-        "done": pd.DataFrame(
-            {
-                "time": ok["time"],
-                "consumer": ok["consumer"],
-                "seq": ok["msg_id"].str.rsplit("-", n=1).str[1].astype(int),
-                "key": ok["key"],
-            }
-        ),
-        "figures": pd.DataFrame(
-            [
-                {
-                    "late_reader_got": len(late),
-                    "stored_copies": int((log["event"] == "published").sum()),
-                    "kept_after_consumption": len(service),
-                    "acknowledgements": int(
-                        ((log["event"] == "acked") & (log["queue"] == "service")).sum()
-                    ),
-                }
-            ]
-        ),
-    }
+    return lambda: len(service)
 
 
-def _cloudqueue(world: World, p: CompareParams) -> dict[str, pd.DataFrame]:
+def _cloudqueue(world: World, p: CompareParams) -> Any:
     queues = [CloudQueue(world, "service", visibility_timeout=1.0)]
     queues += [CloudQueue(world, f"subscriber-{s}") for s in range(1, p.subscribers)]
     service = queues[0]
     fails = _fails(world, p.failure)
     done = world.table("done", DONE_COLUMNS).add
-    service_time = Exponential.from_mean(ms(p.processing_ms))
+    work = Exponential.from_mean(ms(p.processing_ms))
 
     def consumer(name: str) -> Generator[Any, Any, None]:
         rng = world.rng(f"consumer-{name}")
@@ -239,7 +184,7 @@ def _cloudqueue(world: World, p: CompareParams) -> dict[str, pd.DataFrame]:
                 yield world.env.timeout(0.02)  # an empty poll: ask again shortly
                 continue
             for msg in batch:
-                yield world.env.timeout(service_time.sample(rng))
+                yield world.env.timeout(work.sample(rng))
                 ok = not fails(msg, world.env.now)
                 done(world.env.now, name, msg.msg_id, msg.key, 0.0, 0.0, "ok" if ok else "failed")
                 if ok:
@@ -253,58 +198,111 @@ def _cloudqueue(world: World, p: CompareParams) -> dict[str, pd.DataFrame]:
             q.send(f"m-{i}", None, key)
 
     world.process(_publisher(world, p, send))
-    late: list[Any] = []
+    late = world.table("late", _LATE).add
 
     def late_reader() -> Generator[Any, Any, None]:
         yield world.env.timeout(_end(p))
         while True:
-            late.extend(service.receive("late", max_messages=10))
+            for msg in service.receive("late", max_messages=10):
+                late(world.env.now, msg.msg_id)
             yield world.env.timeout(0.1)
 
     world.process(late_reader())
-    world.run(until=_end(p) + 5.0)
-    frames = world.frames()
-    log = frames["cloudqueue"]
-    ok = frames["done"][frames["done"]["outcome"] == "ok"]
-    return {
-        "done": pd.DataFrame(
-            {
-                "time": ok["time"],
-                "consumer": ok["consumer"],
-                "seq": ok["msg_id"].str.rsplit("-", n=1).str[1].astype(int),
-                "key": ok["key"],
-            }
-        ),
-        "figures": pd.DataFrame(
-            [
-                {
-                    "late_reader_got": len(late),
-                    "stored_copies": int((log["event"] == "sent").sum()),
-                    "kept_after_consumption": len(service),
-                    "acknowledgements": int(
-                        ((log["event"] == "deleted") & (log["queue"] == "service")).sum()
-                    ),
-                }
-            ]
-        ),
-    }
+    return lambda: len(service)
 
 
-_RUNNERS = {"kafka": _kafka, "rabbitmq": _rabbitmq, "cloudqueue": _cloudqueue}
+_BUILDERS = {"kafka": _kafka, "rabbitmq": _rabbitmq, "cloudqueue": _cloudqueue}
+
+
+def _seq(msg_ids: pd.Series) -> pd.Series:
+    return msg_ids.str.rsplit("-", n=1).str[1].astype(int)
+
+
+def processed(model: str, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Messages the service processed successfully: ``time``, ``consumer``, ``seq``, ``key``.
+
+    ``seq`` is the publish order (1, 2, ...); a Kafka record appears once (retried in place),
+    a queue's message once per successful attempt.
+    """
+    if model == "kafka":
+        rows = frames["consumed"]
+        rows = rows[rows["group"] == "service"]
+    else:
+        rows = frames["done"]
+        rows = rows[rows["outcome"] == "ok"]
+    out = pd.DataFrame(
+        {
+            "time": rows["time"],
+            "consumer": rows["consumer"],
+            "seq": _seq(rows["msg_id"]),
+            "key": rows["key"],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+class CompareScenario(Scenario):
+    """The shared keyed workload through one of :data:`MODELS` (see the module docs).
+
+    Summary figures: ``processed``, ``order_violations`` (per key), ``busy_consumers``
+    (consumers that processed anything), ``late_reader_got`` (what a reader started after the
+    end received: replay), ``stored_copies`` (messages the broker stored, all subscribers
+    together: fan-out cost), ``kept_after_consumption`` (retention) and ``acknowledgements``
+    (offset commits for Kafka, acks or deletes for the queues).
+    """
+
+    name = "brokers-compared"
+    description = "one keyed workload through Kafka, RabbitMQ and a cloud queue (lesson 05)"
+    lesson = "05_rabbitmq_and_brokers"
+    Params = CompareParams
+    positional = ("model", "messages")
+
+    def build(self, p: CompareParams, world: World, plan: FaultPlan) -> Any:
+        return _BUILDERS[p.model](world, p)
+
+    def until(self, p: CompareParams) -> float:
+        return _end(p) + 5.0
+
+    def finish(self, p: CompareParams, system: Any, world: World) -> None:
+        world.table("stored", _STORED).add(p.model, system())
+
+    def summarize(self, p: CompareParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+        done = processed(p.model, frames)
+        if p.model == "kafka":
+            consumed, commits = frames["consumed"], frames["commits"]
+            late = int((consumed["group"] == "late-reader").sum())
+            stored = len(frames["log"])
+            acks = int((commits["group"] == "service").sum())
+        else:
+            late = len(frames["late"])
+            log = frames["amqp" if p.model == "rabbitmq" else "cloudqueue"]
+            put, ack = ("published", "acked") if p.model == "rabbitmq" else ("sent", "deleted")
+            stored = int((log["event"] == put).sum())
+            acks = int(((log["event"] == ack) & (log["queue"] == "service")).sum())
+        return {
+            "processed": len(done),
+            "order_violations": order_violations(done),
+            "busy_consumers": int(done["consumer"].nunique()),
+            "late_reader_got": late,
+            "stored_copies": stored,
+            "kept_after_consumption": int(frames["stored"]["kept"].iloc[0]),
+            "acknowledgements": acks,
+        }
+
+
+SCENARIO = CompareScenario()
+run = SCENARIO.run
+figures = SCENARIO.figures
 
 
 def run_model(model: str, seed: int = 0, **params: Any) -> dict[str, pd.DataFrame]:
-    """Run the shared workload through ``model`` (one of :data:`MODELS`).
+    """``run(model, seed, **params)`` with the processed messages as ``done``.
 
     Returns:
-        ``done``: one row per message processed successfully (``time``, ``consumer``, ``seq``
-        the publish order, ``key``); ``figures``: one row (``late_reader_got``,
-        ``stored_copies``, ``kept_after_consumption``, ``acknowledgements``).
+        ``done`` (:func:`processed`) and ``figures`` (the summary as a one-row frame).
     """
-    if model not in _RUNNERS:
-        raise ConfigError("model", model, f"one of {', '.join(MODELS)}", "brokers compared")
-    p = build_params(CompareParams, None, params)
-    return _RUNNERS[model](World(seed), p)
+    result = run(model, seed, **params)
+    return {"done": processed(model, result.frames), "figures": result.summary_frame()}
 
 
 def order_violations(done: pd.DataFrame) -> int:
@@ -352,16 +350,14 @@ def compare(seed: int = 0, **params: Any) -> pd.DataFrame:
     wide = {**params, "consumers": 2 * p.partitions}
     table = {}
     for model in MODELS:
-        frames = run_model(model, seed, **params)
-        figures = frames["figures"].iloc[0]
-        scaled = run_model(model, seed, **wide)["done"]
+        s = run(model, seed, **params).summary
         table[model] = {
-            "late reader gets": int(figures["late_reader_got"]),
-            "per-key order violations": order_violations(frames["done"]),
-            "stored copies": int(figures["stored_copies"]),
-            "busy consumers": int(scaled["consumer"].nunique()),
-            "kept after consumption": int(figures["kept_after_consumption"]),
-            "acknowledgements": int(figures["acknowledgements"]),
+            "late reader gets": s["late_reader_got"],
+            "per-key order violations": s["order_violations"],
+            "stored copies": s["stored_copies"],
+            "busy consumers": run(model, seed, **wide).summary["busy_consumers"],
+            "kept after consumption": s["kept_after_consumption"],
+            "acknowledgements": s["acknowledgements"],
         }
     return pd.DataFrame(table)
 
