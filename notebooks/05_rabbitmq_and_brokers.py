@@ -187,6 +187,13 @@ claim("an immediate requeue hammers the downstream",
       f"{len(retry['requeue'])} attempts vs {len(retry['ttl-dlx'])}")
 
 # %% [markdown]
+# With requeue, the message at the head of the classic queue comes straight back and is tried hundreds of times
+# while the 19 behind it wait — the poison loop of lesson 03, here during a mere outage. The TTL queue takes each
+# failed message out of the way for a second, so every message gets its turn and the downstream gets a rest.
+# (The model's delayed-retry cycle is one of the scripts checked against the real server:
+# `delayed_retry_through_ttl_queue` in `data/conformance/`.)
+
+# %% [markdown]
 # ### The quorum queue's delivery limit, counted exactly
 #
 # A **quorum queue** with `x-delivery-limit` dead-letters a message that keeps coming back. Off-by-one errors are
@@ -300,7 +307,9 @@ claim("Kafka acknowledges positions (fewer commits than messages); the queues on
 
 
 # %% [markdown]
-# Read as a design guide:
+# What the measured rows mean, as a design guide (the retention row also depends on settings the runs did not
+# vary: Kafka deletes by age or size, consumed or not; a cloud queue keeps an unconsumed message for at most its
+# retention period):
 #
 # | property | Kafka-style log | RabbitMQ-style queue | SQS-style cloud queue |
 # |---|---|---|---|
