@@ -75,6 +75,13 @@ claim("one message, many queues: a copy each", copies["payment.failed.eu"] == 2 
 # A message that matches no binding is **dropped silently** (unless the publisher sets `mandatory` or the exchange
 # has an *alternate exchange*). Routing happens **once, at publish time**: a queue bound later never sees the
 # messages published before — unlike a Kafka consumer group, which can start reading a topic from its beginning.
+# **Predict:** one message through the fanout, then a new queue `late` is bound, then a second message. How many
+# messages does `late` hold?
+
+# %%
+bound = rabbitmq.late_binding()
+claim("a queue bound later gets only what is published after it", bound["late"] == 1 and bound["email"] == 2,
+      f"email (bound from the start) holds {bound['email']}, late holds {bound['late']}")
 
 # %% [markdown]
 # ## 2. Prefetch: fast and slow consumers

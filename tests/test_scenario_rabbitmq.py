@@ -161,3 +161,7 @@ def test_an_unknown_model_is_refused():
         brokers_compared.run_model("pulsar")
     with pytest.raises(ConfigError):
         brokers_compared.run_model("kafka", failure=1.0)
+
+
+def test_routing_happens_once_at_publish_time():
+    assert rabbitmq.late_binding() == {"email": 2, "late": 1}

@@ -9,8 +9,8 @@ work against their share of the capacity, and waiting times.
 
 The other experiments of the lesson use the same model (:mod:`labsim.amqp`) directly:
 
-* :func:`routing_broker` and :func:`route_examples` — direct, topic and fanout exchanges and a
-  message routed to zero, one and many queues;
+* :func:`routing_broker`, :func:`route_examples` and :func:`late_binding` — direct, topic and
+  fanout exchanges, a message routed to zero, one and many queues, and routing done once;
 * :func:`prefetch_sweep` — the scenario over a range of prefetch values.
 
 Priorities, TTL and dead-lettering are in :mod:`labsim.scenarios.rabbitmq_queues`.
@@ -41,6 +41,7 @@ __all__ = [
     "PrefetchScenario",
     "consume",
     "figures",
+    "late_binding",
     "prefetch_sweep",
     "route_examples",
     "routing_broker",
@@ -284,3 +285,19 @@ def route_examples(examples: Any = ROUTE_EXAMPLES) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def late_binding() -> dict[str, int]:
+    """Routing happens once, at publish time: a queue bound later misses what came before.
+
+    Publishes ``m-1`` through ``notify.fanout``, binds a new queue ``late``, publishes ``m-2``.
+
+    Returns:
+        Messages in ``email`` (bound from the start) and in ``late`` (bound in between).
+    """
+    broker = routing_broker()
+    broker.publish("notify.fanout", "", Message("m-1"))
+    broker.declare_queue("late")
+    broker.bind("notify.fanout", "late")
+    broker.publish("notify.fanout", "", Message("m-2"))
+    return {"email": len(broker.queue("email")), "late": len(broker.queue("late"))}
