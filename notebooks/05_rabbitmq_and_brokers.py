@@ -205,8 +205,8 @@ claim("an immediate requeue hammers the downstream",
 #
 # A **quorum queue** with `x-delivery-limit` dead-letters a message that keeps coming back. Off-by-one errors are
 # easy here, so count as RabbitMQ counts: the limit is the number of **returns** allowed, so a limit of 3 means
-# **4 deliveries**, and the header `x-delivery-count` on the last one says 3. **Predict:** how many deliveries for
-# a limit of 0?
+# **4 deliveries**, and the header `x-delivery-count` on the last one says 3. Returns by a consumer whose channel
+# closes (a crash) count too. **Predict:** how many deliveries for a limit of 0?
 
 # %%
 limits = rabbitmq_queues.delivery_limits((0, 1, 3, 5))
@@ -222,6 +222,11 @@ claim("a delivery limit of L means L + 1 deliveries",
       ", ".join(f"limit {a} → {b}" for a, b in zip(limits["delivery_limit"], limits["deliveries"], strict=True)))
 claim("the model's trace is the real server's, line for line", bool(trace["same"].all()),
       f"{len(trace)} events compared")
+closing = side_by_side("quorum_delivery_limit_on_close")
+claim("a consumer that dies holding the message uses up a return too (limit 1: two channels closed, then "
+      "dead-lettered), on the server as in the model",
+      bool(closing["same"].all()) and closing["server"].str.contains("x-death=delivery_limit").any(),
+      f"{len(closing)} events compared")
 
 # %% [markdown]
 # ## 4. Redelivery reorders: a queue versus a Kafka partition
