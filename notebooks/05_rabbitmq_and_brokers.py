@@ -110,7 +110,8 @@ plt.show()
 shown = sweep[["prefetch", "throughput_per_s", "slow_share", "tail_s", "wait_p99_s"]].rename(columns={
     "throughput_per_s": "msg/s", "slow_share": "slow share", "tail_s": "waiting on slow (s)",
     "wait_p99_s": "wait p99 (s)"})
-print(shown.round({"msg/s": 0, "slow share": 3, "waiting on slow (s)": 3, "wait p99 (s)": 3}).to_string(index=False))
+shown = shown.round({"slow share": 3, "waiting on slow (s)": 3, "wait p99 (s)": 3}).astype({"msg/s": float})
+print(shown.assign(**{"msg/s": shown["msg/s"].round().astype(int)}).to_string(index=False))
 
 # %%
 first, last = sweep.iloc[0], sweep.iloc[-1]
