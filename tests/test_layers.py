@@ -37,7 +37,17 @@ LAYERS = {
     ),
     **dict.fromkeys(["network", "transport", "faults", "params"], 1),
     **dict.fromkeys(
-        ["kafka", "amqp", "workqueue", "broker", "eventsourcing", "sagas", "outbox", "replication"],
+        [
+            "kafka",
+            "amqp",
+            "cloudqueue",
+            "workqueue",
+            "broker",
+            "eventsourcing",
+            "sagas",
+            "outbox",
+            "replication",
+        ],
         2,
     ),
     **dict.fromkeys(["checks", "plots", "figure_check", "conformance"], 3),

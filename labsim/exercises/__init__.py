@@ -10,6 +10,7 @@ module            lessons
 ``tour``          00 the tour
 ``brokers``       01 events and brokers, 02 consumer groups
 ``delivery``      03 delivery semantics, 04 network faults
+``routing``       05 RabbitMQ and brokers compared
 ``eventsourcing`` 06 event sourcing, 08 CQRS lag
 ``design``        07 event design and schema evolution
 ``sagas``         09 sagas, 10 outbox and CDC
@@ -34,6 +35,7 @@ from labsim.exercises.eventsourcing import (
     check_upcaster,
 )
 from labsim.exercises.replication import check_gcounter_merge, check_lww_winner
+from labsim.exercises.routing import check_topic_match
 from labsim.exercises.sagas import check_compensation_plan, check_zombies_and_ghosts
 from labsim.exercises.scaling import check_consumers_needed, check_utilisation
 from labsim.exercises.tour import check_delivered_fraction, check_sends_needed
@@ -60,6 +62,7 @@ __all__ = [
     "check_reordered_count",
     "check_schema_policies",
     "check_sends_needed",
+    "check_topic_match",
     "check_upcaster",
     "check_utilisation",
     "check_zombies_and_ghosts",

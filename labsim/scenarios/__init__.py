@@ -17,6 +17,7 @@ def _registry() -> dict[str, Scenario]:
     # Imported here, not at the top, so ``labsim.scenarios.base`` loads without them.
     from labsim.scenarios import (
         brokers,
+        brokers_compared,
         capstone,
         conflicts,
         cqrs,
@@ -28,6 +29,8 @@ def _registry() -> dict[str, Scenario]:
         outbox,
         poison_loop,
         queueing,
+        rabbitmq,
+        rabbitmq_queues,
         retry_storm,
         saga_isolation,
         sagas,
@@ -45,6 +48,9 @@ def _registry() -> dict[str, Scenario]:
         retry_storm,
         poison_loop,
         late_duplicate,
+        rabbitmq,
+        rabbitmq_queues,
+        brokers_compared,
         event_design,
         cqrs,
         sagas,
