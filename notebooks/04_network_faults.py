@@ -259,4 +259,6 @@ print(check_quiz("checkers", {"a message never arrives": "check_delivery",
 #
 # A crashed sender that never restarts shows up in its own send rate, not in the total.
 #
-# **Next:** `06_event_sourcing.ipynb` — storing state as a log of events, and rebuilding it.
+# **Next:** `05_rabbitmq_and_brokers.ipynb` — RabbitMQ's exchanges, prefetch and dead-lettering,
+# and Kafka, RabbitMQ and a cloud queue compared on one workload. Then
+# `06_event_sourcing.ipynb` — storing state as a log of events, and rebuilding it.

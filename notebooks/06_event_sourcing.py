@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 05 · Event sourcing
+# # 06 · Event sourcing
 #
 # **The question:** if state is only a list of what happened, how do you read it, change it safely, ask what it
 # was yesterday, and keep reading it fast as the list grows?
@@ -342,4 +342,6 @@ print(check_upcaster(solution_upcast))
 #
 # ## Next
 #
+# `07_event_design.ipynb` — what goes into an event, how its schema evolves while services
+# deploy one by one, and how a projection reads a log that concurrent writers fill. Then
 # `08_cqrs_lag.ipynb` — read models built from these events, and how stale they are.

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 06 · CQRS and read-model lag
+# # 08 · CQRS and read-model lag
 #
 # **The question:** after I write, how long until the read side shows it — and what can a client do about it?
 #

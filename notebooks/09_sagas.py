@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 07 · Sagas and compensation
+# # 09 · Sagas and compensation
 #
 # **The question:** how does a business transaction that spans four services end all-or-nothing without a
 # distributed transaction — even when services crash?

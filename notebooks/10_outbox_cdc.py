@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 08 · The transactional outbox and change data capture
+# # 10 · The transactional outbox and change data capture
 #
 # **The question:** how does a service change its database *and* tell the rest of the system, so that neither
 # happens without the other — even when it crashes?

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 09 · Conflict resolution and CRDTs
+# # 11 · Conflict resolution and CRDTs
 #
 # **The question:** when replicas accept writes to the same data independently, which writes survive — and can
 # the data type itself make sure none is lost?

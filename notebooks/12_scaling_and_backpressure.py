@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 10 · Scaling, backpressure and queueing theory
+# # 12 · Scaling, backpressure and queueing theory
 #
 # **The question:** how many consumers does a queue need, and what should happen when even they are not
 # enough?
@@ -294,6 +294,6 @@ print(check_utilisation(solution_utilisation))
 #
 # ## Next
 #
-# [11 · Capstone](15_capstone.ipynb): design an order pipeline that survives Black Friday — sizing its consumer
+# [15 · Capstone](15_capstone.ipynb): design an order pipeline that survives Black Friday — sizing its consumer
 # pools and choosing its overload policy use this lesson. Or first plug your own component into the lab in
-# [12 · Challenges](14_challenges.ipynb).
+# [14 · Challenges](14_challenges.ipynb).

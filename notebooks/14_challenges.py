@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 12 · Challenges: bring your own component
+# # 14 · Challenges: bring your own component
 #
 # **Can you write a component that survives chaos?** Until now you turned knobs. Here you write the component, and
 # labsim grades it: it runs your class under many seeded chaos plans, and when something breaks it hands back the

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 11 · Capstone: design an order pipeline that survives Black Friday
+# # 15 · Capstone: design an order pipeline that survives Black Friday
 #
 # **The question:** which combination of the lessons' patterns meets every target under Black-Friday load and
 # faults — and what does each choice cost?
