@@ -25,6 +25,7 @@ def _registry() -> dict[str, Scenario]:
         late_duplicate,
         network,
         outbox,
+        pipeline,
         poison_loop,
         queueing,
         retry_storm,
@@ -50,6 +51,7 @@ def _registry() -> dict[str, Scenario]:
         outbox,
         conflicts,
         capstone,
+        pipeline,
     )
     return {m.SCENARIO.name: m.SCENARIO for m in modules}
 
