@@ -131,18 +131,21 @@ class PipelineScenario(Scenario):
     def summarize(self, p: PipelineDesign, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         return summarize(p, frames)
 
+    def report(self, result: Result) -> str:
+        """The scorecard of a run (printed by ``labsim run`` after the summary)."""
+        return scorecard(result.summary, f"Scorecard (seed {result.seed})")
+
     def run(self, params: Any = None, seed: int | None = None, *more: Any, **kw: Any) -> Result:
         """Run one architecture: ``params`` may also be the path of an architecture file.
 
         A file's seed is used unless ``seed`` is given.
         """
         if isinstance(params, str | Path) and str(params).endswith((".yaml", ".yml")):
-            from labsim.scenarios.files import load_named_run
+            from labsim.scenarios.pipeline.compare import load_architecture
 
-            named = load_named_run(params)
-            params = named.params
+            params, file_seed = load_architecture(params)
             if seed is None:
-                seed = named.seed or 0
+                seed = file_seed
         return super().run(params, 0 if seed is None else seed, *more, **kw)
 
 

@@ -17,9 +17,10 @@ Everything here is a pure function of the recorded frames and the design.
 ``read_staleness_p99_s`` (how far behind its own write a client's read is; ``0`` for a read
 that shows its order).
 
-**Cost** (credits, see :data:`PRICES`): capacity (consumer-seconds and queue-seconds),
-network (messages the broker carried), storage (outbox, inbox, saga log and checkpoint rows,
-parked dead letters).
+**Cost** in credits per minute of operation (a run's credits, see :data:`PRICES`, divided by
+its length, so a short run and a long one of the same design cost about the same): capacity
+(consumer-seconds and queue-seconds), network (messages the broker carried), storage
+(outbox, inbox, saga log and checkpoint rows, parked dead letters).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ PRICES: dict[str, float] = {
     "message": 0.002,  # one message the broker carries (fan-out copies and retries included)
     "row": 0.004,  # one durable row written (outbox, inbox, saga log, checkpoint, dead letter)
 }
-#: The budget of a run at the default workload, in credits.
-BUDGET = 12.0
+#: The budget, in credits per minute of operation.
+BUDGET = 30.0
 
 #: Target -> (summary figure, comparison, limit, what it means).
 TARGETS: dict[str, tuple[str, str, float, str]] = {
@@ -58,7 +59,7 @@ TARGETS: dict[str, tuple[str, str, float, str]] = {
         0.5,
         "99 % of own reads at most 0.5 s behind the write",
     ),
-    "budget": ("cost", "<=", BUDGET, f"the run costs at most {BUDGET:g} credits"),
+    "budget": ("cost", "<=", BUDGET, f"at most {BUDGET:g} credits a minute"),
 }
 #: The correctness targets (the rest are service levels and the budget).
 CORRECTNESS = ("lost orders", "double charges", "ghosts", "half-done sagas", "read model")
@@ -75,7 +76,7 @@ def _parked(frames: Mapping[str, pd.DataFrame]) -> pd.Series:
 
 
 def costs(p: PipelineDesign, frames: Mapping[str, pd.DataFrame]) -> dict[str, float]:
-    """The run's cost by resource: capacity, network, storage and their total (credits)."""
+    """The cost by resource: capacity, network, storage and their total (credits a minute)."""
     duration = p.duration
     consumers = p.payment_consumers * 2 + p.inventory_consumers + 1  # + the projector
     consumers += (p.publishing != "dual-write") + (p.saga == "orchestration")
@@ -101,8 +102,10 @@ def costs(p: PipelineDesign, frames: Mapping[str, pd.DataFrame]) -> dict[str, fl
         rows += len(effects)
     if p.saga == "orchestration" and p.saga_log:
         rows += 2 * len(frames["stock"])
-    network = messages * PRICES["message"]
-    storage = rows * PRICES["row"]
+    per_minute = 60.0 / duration
+    capacity *= per_minute
+    network = messages * PRICES["message"] * per_minute
+    storage = rows * PRICES["row"] * per_minute
     return {
         "cost_capacity": round(capacity, 4),
         "cost_network": round(network, 4),
@@ -180,6 +183,6 @@ def scorecard(summary: Mapping[str, Any], title: str = "Scorecard") -> str:
     lines.append(
         f"Score: {int(card['met'].sum())} / {len(card)} targets met; cost "
         f"{summary['cost_capacity']:.2f} capacity + {summary['cost_network']:.2f} network + "
-        f"{summary['cost_storage']:.2f} storage = {summary['cost']:.2f} credits"
+        f"{summary['cost_storage']:.2f} storage = {summary['cost']:.2f} credits a minute"
     )
     return "\n".join(lines)
