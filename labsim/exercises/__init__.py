@@ -14,6 +14,7 @@ module          lessons
 ``sagas``       07 sagas, 08 outbox and CDC
 ``replication`` 09 conflict resolution
 ``scaling``     10 scaling and backpressure
+``pipeline``    15 the capstone
 =============== ===================================================
 """
 
@@ -31,6 +32,7 @@ from labsim.exercises.eventsourcing import (
     check_pending_events,
     check_upcaster,
 )
+from labsim.exercises.pipeline import check_design_within_budget
 from labsim.exercises.replication import check_gcounter_merge, check_lww_winner
 from labsim.exercises.sagas import check_compensation_plan, check_zombies_and_ghosts
 from labsim.exercises.scaling import check_consumers_needed, check_utilisation
@@ -44,6 +46,7 @@ __all__ = [
     "check_compensation_plan",
     "check_consumers_needed",
     "check_delivered_fraction",
+    "check_design_within_budget",
     "check_fresh_probability",
     "check_gcounter_merge",
     "check_idle_consumers",

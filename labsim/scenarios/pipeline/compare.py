@@ -105,8 +105,9 @@ def compare(
         raise ConfigError("paths", [str(p) for p in paths], "files with different names")
     rows = []
     for name, design in designs.items():
-        frame = SCENARIO.sweep({k: [v] for k, v in {**design, **fixed}.items()}, seeds, executor,
-                               progress=False)
+        frame = SCENARIO.sweep(
+            {k: [v] for k, v in {**design, **fixed}.items()}, seeds, executor, progress=False
+        )
         defaults = SCENARIO.defaults()
         rows.append(
             {
@@ -156,26 +157,59 @@ def pareto_plot(
         _, ax = plt.subplots(figsize=(10, 4.4))
     correct = frame["correct"].to_numpy(bool)
     ys = frame[LATENCY].clip(lower=1e-3)
-    ax.scatter(frame["cost"][~correct], ys[~correct], s=28, color=COLORS["faulty"],
-               marker="x", label="incorrect (a correctness target missed)")
-    ax.scatter(frame["cost"][correct], ys[correct], s=28, color=COLORS["good"],
-               label="correct (every correctness target met)")
+    ax.scatter(
+        frame["cost"][~correct],
+        ys[~correct],
+        s=28,
+        color=COLORS["faulty"],
+        marker="x",
+        label="incorrect (a correctness target missed)",
+    )
+    ax.scatter(
+        frame["cost"][correct],
+        ys[correct],
+        s=28,
+        color=COLORS["good"],
+        label="correct (every correctness target met)",
+    )
     front = frame[pareto_front(frame)].sort_values("cost")
     if len(front):
-        ax.plot(front["cost"], front[LATENCY].clip(lower=1e-3), drawstyle="steps-post",
-                marker="o", ms=11, mfc="none", color=COLORS["ok"], lw=1.5,
-                label="Pareto front of the correct designs")
+        ax.plot(
+            front["cost"],
+            front[LATENCY].clip(lower=1e-3),
+            drawstyle="steps-post",
+            marker="o",
+            ms=11,
+            mfc="none",
+            color=COLORS["ok"],
+            lw=1.5,
+            label="Pareto front of the correct designs",
+        )
     limit = TARGETS["write p99"][2]
     ax.axvline(BUDGET, color=COLORS["ink"], ls="--", lw=1, label=f"budget ({BUDGET:g} credits/min)")
-    ax.axhline(limit, color=COLORS["neutral"], ls=":", lw=1.2,
-               label=f"latency target ({limit:g} s)")
+    ax.axhline(
+        limit, color=COLORS["neutral"], ls=":", lw=1.2, label=f"latency target ({limit:g} s)"
+    )
     if label is not None:
         for row in frame.itertuples(index=False):
-            ax.annotate(str(getattr(row, label)), (row.cost, max(getattr(row, LATENCY), 1e-3)),
-                        xytext=(5, 4), textcoords="offset points", fontsize=9)
+            ax.annotate(
+                str(getattr(row, label)),
+                (row.cost, max(getattr(row, LATENCY), 1e-3)),
+                xytext=(5, 4),
+                textcoords="offset points",
+                fontsize=9,
+            )
     for name, (cost, latency) in (highlight or {}).items():
-        ax.scatter([cost], [max(latency, 1e-3)], s=160, marker="*", color=COLORS["warning"],
-                   edgecolor=COLORS["ink"], zorder=5, label=name)
+        ax.scatter(
+            [cost],
+            [max(latency, 1e-3)],
+            s=160,
+            marker="*",
+            color=COLORS["warning"],
+            edgecolor=COLORS["ink"],
+            zorder=5,
+            label=name,
+        )
     ax.set_yscale("log")
     ax.margins(x=0.1, y=0.15)
     ax.set_xlabel("cost (credits per minute)")
@@ -185,5 +219,3 @@ def pareto_plot(
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     ax.figure.tight_layout()
     return ax
-
-

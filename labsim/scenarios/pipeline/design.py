@@ -47,9 +47,7 @@ class PipelineDesign(Params):
         "when consumers acknowledge: after the side effect (at-least-once) or before it",
         choices=ACK_MODES,
     )
-    retry: str = param(
-        "none", "what a consumer does after a failed attempt", choices=RETRY_KINDS
-    )
+    retry: str = param("none", "what a consumer does after a failed attempt", choices=RETRY_KINDS)
     dlq: bool = param(False, "park messages that exhaust their retries in a dead-letter queue")
     saga: str = param("orchestration", "how the order saga is coordinated", choices=SAGA_STYLES)
     saga_log: bool = param(
@@ -66,28 +64,46 @@ class PipelineDesign(Params):
     orders: int = param(200, "orders placed", ge=1, le=100_000, soft_max=1000)
     rate: float = param(20.0, "orders placed per second", gt=0, le=1e4, unit="1/s")
     processing_ms: float = param(
-        40.0, "mean time a payment or inventory consumer spends on one event", gt=0, le=1e5,
+        40.0,
+        "mean time a payment or inventory consumer spends on one event",
+        gt=0,
+        le=1e5,
         unit="ms",
     )
     out_of_stock: float = param(
-        0.1, "share of orders the inventory rejects (the saga must refund them)", ge=0, le=1,
+        0.1,
+        "share of orders the inventory rejects (the saga must refund them)",
+        ge=0,
+        le=1,
         step=0.05,
     )
     crash_rate: float = param(
-        0.02, "probability the order service crashes at a step boundary (fault phase)",
-        ge=0, le=1, step=0.01,
+        0.02,
+        "probability the order service crashes at a step boundary (fault phase)",
+        ge=0,
+        le=1,
+        step=0.01,
     )
     loss: float = param(
-        0.1, "loss on the order service–broker link during the fault phase", ge=0, le=1,
+        0.1,
+        "loss on the order service–broker link during the fault phase",
+        ge=0,
+        le=1,
         step=0.05,
     )
     transient: float = param(
-        0.05, "probability a consumer's attempt fails for a passing reason", ge=0, le=1,
+        0.05,
+        "probability a consumer's attempt fails for a passing reason",
+        ge=0,
+        le=1,
         step=0.01,
     )
     crash_after_effect: float = param(
-        0.03, "probability a consumer crashes after its effect, before acknowledging",
-        ge=0, le=1, step=0.01,
+        0.03,
+        "probability a consumer crashes after its effect, before acknowledging",
+        ge=0,
+        le=1,
+        step=0.01,
     )
     chaos_intensity: float = param(
         0.5, "mean number of consumers crashed at once during the fault phase", gt=0, le=100

@@ -223,9 +223,7 @@ def _broker(world: World, node: Node, p: PipelineDesign) -> MessageBroker:
     return broker
 
 
-def _workers(
-    network: Network, broker: MessageBroker, p: PipelineDesign, on_reject: Any
-) -> None:
+def _workers(network: Network, broker: MessageBroker, p: PipelineDesign, on_reject: Any) -> None:
     world = network.world
     retry = RetryPolicy(kind=p.retry, base_delay=0.05, max_delay=1.0, max_attempts=5)
     failures = FailureModel(
@@ -267,9 +265,7 @@ def _clients(
 ) -> Generator[Any, Any, None]:
     env = world.env
     rng = world.rng("clients")
-    rows = world.table(
-        "client", ("order", "start", "write_done", "read_done", "saw_own", "ok")
-    ).add
+    rows = world.table("client", ("order", "start", "write_done", "read_done", "saw_own", "ok")).add
 
     def place(order: str) -> Generator[Any, Any, bool]:
         yield env.timeout(ms(2))  # the local transaction
@@ -316,7 +312,9 @@ def build(p: PipelineDesign, world: World, plan: FaultPlan) -> Pipeline:
         saga = _Compensations(network.node("inv-1"), durable=True)
     _workers(network, broker, p, saga.rejected)
     read_model = ReadModel(world)
-    _Projector(network.node("projector"), broker.queue("read-model"), read_model, p.checkpoint_every)
+    _Projector(
+        network.node("projector"), broker.queue("read-model"), read_model, p.checkpoint_every
+    )
     plan.apply(network)
     world.process(_clients(world, service, read_model, p))
     return Pipeline(network, broker, service, read_model)

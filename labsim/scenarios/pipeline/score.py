@@ -17,8 +17,9 @@ Everything here is a pure function of the recorded frames and the design.
 ``read_staleness_p99_s`` (how far behind its own write a client's read is; ``0`` for a read
 that shows its order).
 
-**Cost** in credits per minute of operation (a run's credits, see :data:`PRICES`, divided by
-its length, so a short run and a long one of the same design cost about the same): capacity
+**Cost** in credits per minute of operation (the run's credits, see :data:`PRICES`, divided by
+the time orders arrive, so a short run and a long one of the same design cost about the
+same): capacity
 (consumer-seconds and queue-seconds), network (messages the broker carried), storage
 (outbox, inbox, saga log and checkpoint rows, parked dead letters).
 """
@@ -37,13 +38,13 @@ __all__ = ["BUDGET", "PRICES", "TARGETS", "costs", "grade", "scorecard", "summar
 
 #: Price of each resource, in credits.
 PRICES: dict[str, float] = {
-    "consumer_second": 0.01,  # one consumer (or relay, projector, orchestrator) for a second
+    "consumer_second": 0.02,  # one consumer (or relay, projector, orchestrator) for a second
     "queue_second": 0.005,  # one queue (a partition's worth of broker capacity) for a second
-    "message": 0.002,  # one message the broker carries (fan-out copies and retries included)
-    "row": 0.004,  # one durable row written (outbox, inbox, saga log, checkpoint, dead letter)
+    "message": 0.001,  # one message the broker carries (fan-out copies and retries included)
+    "row": 0.002,  # one durable row written (outbox, inbox, saga log, checkpoint, dead letter)
 }
 #: The budget, in credits per minute of operation.
-BUDGET = 30.0
+BUDGET = 45.0
 
 #: Target -> (summary figure, comparison, limit, what it means).
 TARGETS: dict[str, tuple[str, str, float, str]] = {
@@ -77,7 +78,7 @@ def _parked(frames: Mapping[str, pd.DataFrame]) -> pd.Series:
 
 def costs(p: PipelineDesign, frames: Mapping[str, pd.DataFrame]) -> dict[str, float]:
     """The cost by resource: capacity, network, storage and their total (credits a minute)."""
-    duration = p.duration
+    duration = p.fault_phase  # the minutes of operation: while orders arrive
     consumers = p.payment_consumers * 2 + p.inventory_consumers + 1  # + the projector
     consumers += (p.publishing != "dual-write") + (p.saga == "orchestration")
     queues = len(frames["queues"])
