@@ -213,3 +213,11 @@ def test_the_interactions_quiz():
         {**right, "textbook design, but checkpoint every 50 events": "double charges"},
     )
     assert not wrong and "charges no one" in wrong.message
+
+
+def test_a_design_written_as_yaml_reads_back_the_same(tmp_path):
+    mine = {**design("textbook"), "payment_consumers": 3, "dlq": False}
+    path = tmp_path / "team.yaml"
+    path.write_text(compare.to_yaml(mine, seed=4, title="team blue"))
+    assert compare.load_architecture(path) == (mine, 4)
+    assert compare.load_architecture("naive") == compare.load_architecture(ARCH / "naive.yaml")

@@ -31,6 +31,7 @@ from labsim.scenarios.pipeline.design import DESIGN_CHOICES
 from labsim.scenarios.pipeline.score import BUDGET, TARGETS
 
 __all__ = [
+    "ARCHITECTURES",
     "DESIGN_SPACE",
     "LATENCY",
     "compare",
@@ -38,8 +39,11 @@ __all__ = [
     "pareto_front",
     "pareto_plot",
     "sweep_designs",
+    "to_yaml",
 ]
 
+#: The example architecture files (naive, textbook, over-provisioned).
+ARCHITECTURES = Path(__file__).resolve().parents[3] / "data" / "architectures"
 #: The figure on the Pareto plot's vertical axis.
 LATENCY = "write_latency_p99_s"
 #: A design space to sweep: 3 x 2 x 2 x 2 x 2 x 3 = 144 designs (the rest at their defaults).
@@ -56,15 +60,36 @@ DESIGN_SPACE: dict[str, list[Any]] = {
 def load_architecture(path: str | Path) -> tuple[dict[str, Any], int]:
     """The design (parameters) and seed of an architecture file (seed 0 if it gives none).
 
+    ``path`` may also be the bare name of an example: ``"textbook"`` is
+    ``data/architectures/textbook.yaml``.
+
     Raises :class:`ConfigError` naming the file (and line) for any mistake, and when the
     file is a parameter file of another scenario.
     """
     from labsim.scenarios.files import load_named_run
 
+    if isinstance(path, str) and "/" not in path and not path.endswith((".yaml", ".yml")):
+        path = ARCHITECTURES / f"{path}.yaml"
     named = load_named_run(path)
     if named.scenario != "pipeline":
         raise ConfigError("scenario", named.scenario, f"pipeline in an architecture file ({path})")
     return dict(named.params), named.seed or 0
+
+
+def to_yaml(design: Mapping[str, Any], seed: int = 0, title: str = "our architecture") -> str:
+    """An architecture file's text for ``design`` (its choices only), ready to save and share.
+
+    The file round-trips: :func:`load_architecture` reads back the same choices.
+    """
+    from labsim.scenarios.pipeline import SCENARIO
+
+    design = dict(SCENARIO.params(dict(design)).__dict__)
+    lines = [f"# {title}", "scenario: pipeline", f"seed: {int(seed)}", "params:"]
+    for name in DESIGN_CHOICES:
+        value = design[name]
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        lines.append(f"  {name}: {text}")
+    return "\n".join(lines) + "\n"
 
 
 def sweep_designs(
