@@ -169,78 +169,54 @@ def pareto_plot(
     ax: Axes | None = None,
     *,
     label: str | None = None,
-    highlight: Mapping[str, tuple[float, float]] | None = None,
+    marks: Mapping[str, tuple[float, float]] | None = None,
     title: str = "Designs: cost against p99 write latency under the shared chaos",
 ) -> Axes:
     """Cost (credits a minute) against p99 write latency (s, log scale), coloured by correctness.
 
     Draws the budget and the latency target, and the Pareto front of the correct designs.
     ``label`` names a column whose values label the points (one per architecture file);
-    ``highlight`` maps a name to a ``(cost, latency)`` point drawn as a star (the learner's).
+    ``marks`` maps a name to a ``(cost, latency)`` point drawn as a labelled star (the
+    example files, the learner's design); names of the same point share one label.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 4.4))
+        _, ax = plt.subplots(figsize=(9, 5.2))
     correct = frame["correct"].to_numpy(bool)
     ys = frame[LATENCY].clip(lower=1e-3)
-    ax.scatter(
-        frame["cost"][~correct],
-        ys[~correct],
-        s=28,
-        color=COLORS["faulty"],
-        marker="x",
-        label="incorrect (a correctness target missed)",
-    )
-    ax.scatter(
-        frame["cost"][correct],
-        ys[correct],
-        s=28,
-        color=COLORS["good"],
-        label="correct (every correctness target met)",
-    )
+    if (~correct).any():
+        ax.scatter(frame["cost"][~correct], ys[~correct], s=28, color=COLORS["faulty"],
+                   marker="x", label="incorrect (a correctness target missed)")
+    if correct.any():
+        ax.scatter(frame["cost"][correct], ys[correct], s=28, color=COLORS["good"],
+                   label="correct (every correctness target met)")
     front = frame[pareto_front(frame)].sort_values("cost")
     if len(front):
-        ax.plot(
-            front["cost"],
-            front[LATENCY].clip(lower=1e-3),
-            drawstyle="steps-post",
-            marker="o",
-            ms=11,
-            mfc="none",
-            color=COLORS["ok"],
-            lw=1.5,
-            label="Pareto front of the correct designs",
-        )
+        ax.plot(front["cost"], front[LATENCY].clip(lower=1e-3), drawstyle="steps-post",
+                marker="o", ms=11, mfc="none", color=COLORS["ok"], lw=1.5,
+                label="Pareto front of the correct designs")
     limit = TARGETS["write p99"][2]
     ax.axvline(BUDGET, color=COLORS["ink"], ls="--", lw=1, label=f"budget ({BUDGET:g} credits/min)")
-    ax.axhline(
-        limit, color=COLORS["neutral"], ls=":", lw=1.2, label=f"latency target ({limit:g} s)"
-    )
+    ax.axhline(limit, color=COLORS["neutral"], ls=":", lw=1.2,
+               label=f"latency target ({limit:g} s)")
+    texts: dict[tuple[float, float], list[str]] = {}
     if label is not None:
         for row in frame.itertuples(index=False):
-            ax.annotate(
-                str(getattr(row, label)),
-                (row.cost, max(getattr(row, LATENCY), 1e-3)),
-                xytext=(5, 4),
-                textcoords="offset points",
-                fontsize=9,
-            )
-    for name, (cost, latency) in (highlight or {}).items():
-        ax.scatter(
-            [cost],
-            [max(latency, 1e-3)],
-            s=160,
-            marker="*",
-            color=COLORS["warning"],
-            edgecolor=COLORS["ink"],
-            zorder=5,
-            label=name,
-        )
+            point = (round(row.cost, 6), round(max(getattr(row, LATENCY), 1e-3), 6))
+            texts.setdefault(point, []).append(str(getattr(row, label)))
+    if marks:
+        stars = [(c, max(lat, 1e-3)) for c, lat in marks.values()]
+        ax.scatter(*zip(*stars, strict=True), s=160, marker="*", color=COLORS["warning"],
+                   edgecolor=COLORS["ink"], zorder=5, label=", ".join(marks))
+        for name, (c, lat) in marks.items():
+            texts.setdefault((round(c, 6), round(max(lat, 1e-3), 6)), []).append(name)
+    for (x, y), names in texts.items():
+        ax.annotate(" = ".join(names), (x, y), xytext=(7, 5), textcoords="offset points",
+                    fontsize=9, color=COLORS["ink"])
     ax.set_yscale("log")
-    ax.margins(x=0.1, y=0.15)
+    ax.margins(x=0.15, y=0.15)
     ax.set_xlabel("cost (credits per minute)")
     ax.set_ylabel("p99 write latency (s, log scale)")
     ax.set_title(title)
-    handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=9)
     ax.figure.tight_layout()
     return ax
