@@ -60,7 +60,6 @@ check_parameters("15_capstone", globals())  # a bad value stops here, naming the
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from labsim import plots

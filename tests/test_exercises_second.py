@@ -86,7 +86,16 @@ def test_unknown_quiz():
 
 
 def test_each_lessons_exercises_live_in_its_topic_module():
-    from labsim.exercises import brokers, delivery, eventsourcing, replication, sagas, scaling, tour
+    from labsim.exercises import (
+        brokers,
+        delivery,
+        eventsourcing,
+        pipeline,
+        replication,
+        sagas,
+        scaling,
+        tour,
+    )
 
     by_module = {
         tour: ["check_delivered_fraction", "check_sends_needed"],
@@ -106,9 +115,16 @@ def test_each_lessons_exercises_live_in_its_topic_module():
         sagas: ["check_compensation_plan", "check_zombies_and_ghosts"],
         replication: ["check_gcounter_merge", "check_lww_winner"],
         scaling: ["check_consumers_needed", "check_utilisation"],
+        pipeline: ["check_design_within_budget"],
     }
     for module, names in by_module.items():
         assert sorted(names) == sorted(n for n in module.__all__ if n.startswith("check_")), (
             module.__name__
         )
-    assert set(QUIZZES) == {"semantics", "checkers", "step kinds", "publishing"}
+    assert set(QUIZZES) == {
+        "semantics",
+        "checkers",
+        "step kinds",
+        "publishing",
+        "pipeline interactions",
+    }

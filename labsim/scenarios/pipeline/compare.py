@@ -184,20 +184,40 @@ def pareto_plot(
     correct = frame["correct"].to_numpy(bool)
     ys = frame[LATENCY].clip(lower=1e-3)
     if (~correct).any():
-        ax.scatter(frame["cost"][~correct], ys[~correct], s=28, color=COLORS["faulty"],
-                   marker="x", label="incorrect (a correctness target missed)")
+        ax.scatter(
+            frame["cost"][~correct],
+            ys[~correct],
+            s=28,
+            color=COLORS["faulty"],
+            marker="x",
+            label="incorrect (a correctness target missed)",
+        )
     if correct.any():
-        ax.scatter(frame["cost"][correct], ys[correct], s=28, color=COLORS["good"],
-                   label="correct (every correctness target met)")
+        ax.scatter(
+            frame["cost"][correct],
+            ys[correct],
+            s=28,
+            color=COLORS["good"],
+            label="correct (every correctness target met)",
+        )
     front = frame[pareto_front(frame)].sort_values("cost")
     if len(front):
-        ax.plot(front["cost"], front[LATENCY].clip(lower=1e-3), drawstyle="steps-post",
-                marker="o", ms=11, mfc="none", color=COLORS["ok"], lw=1.5,
-                label="Pareto front of the correct designs")
+        ax.plot(
+            front["cost"],
+            front[LATENCY].clip(lower=1e-3),
+            drawstyle="steps-post",
+            marker="o",
+            ms=11,
+            mfc="none",
+            color=COLORS["ok"],
+            lw=1.5,
+            label="Pareto front of the correct designs",
+        )
     limit = TARGETS["write p99"][2]
     ax.axvline(BUDGET, color=COLORS["ink"], ls="--", lw=1, label=f"budget ({BUDGET:g} credits/min)")
-    ax.axhline(limit, color=COLORS["neutral"], ls=":", lw=1.2,
-               label=f"latency target ({limit:g} s)")
+    ax.axhline(
+        limit, color=COLORS["neutral"], ls=":", lw=1.2, label=f"latency target ({limit:g} s)"
+    )
     texts: dict[tuple[float, float], list[str]] = {}
     if label is not None:
         for row in frame.itertuples(index=False):
@@ -205,13 +225,26 @@ def pareto_plot(
             texts.setdefault(point, []).append(str(getattr(row, label)))
     if marks:
         stars = [(c, max(lat, 1e-3)) for c, lat in marks.values()]
-        ax.scatter(*zip(*stars, strict=True), s=160, marker="*", color=COLORS["warning"],
-                   edgecolor=COLORS["ink"], zorder=5, label=", ".join(marks))
+        ax.scatter(
+            *zip(*stars, strict=True),
+            s=160,
+            marker="*",
+            color=COLORS["warning"],
+            edgecolor=COLORS["ink"],
+            zorder=5,
+            label=", ".join(marks),
+        )
         for name, (c, lat) in marks.items():
             texts.setdefault((round(c, 6), round(max(lat, 1e-3), 6)), []).append(name)
     for (x, y), names in texts.items():
-        ax.annotate(" = ".join(names), (x, y), xytext=(7, 5), textcoords="offset points",
-                    fontsize=9, color=COLORS["ink"])
+        ax.annotate(
+            " = ".join(names),
+            (x, y),
+            xytext=(7, 5),
+            textcoords="offset points",
+            fontsize=9,
+            color=COLORS["ink"],
+        )
     ax.set_yscale("log")
     ax.margins(x=0.15, y=0.15)
     ax.set_xlabel("cost (credits per minute)")
