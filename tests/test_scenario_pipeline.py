@@ -99,6 +99,15 @@ def test_a_projector_that_never_crashes_keeps_its_totals_with_any_checkpoint(tmp
     assert s["read_model_errors"] == 0
 
 
+def test_more_consumers_buy_a_quicker_fulfilment_at_a_price():
+    base = design("textbook")
+    for seed in range(3):
+        one = summary(base, seed, payment_consumers=1, inventory_consumers=1)
+        two = summary(base, seed, payment_consumers=2, inventory_consumers=2)
+        assert two["fulfilment_p99_s"] < one["fulfilment_p99_s"]
+        assert two["cost_capacity"] > one["cost_capacity"]
+
+
 # -- shape, determinism, files --------------------------------------------------------------
 def test_registered_and_deterministic():
     assert SCENARIOS["pipeline"] is pipeline.SCENARIO

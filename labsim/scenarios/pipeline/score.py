@@ -15,7 +15,8 @@ Everything here is a pure function of the recorded frames and the design.
 
 **Service levels**: ``write_latency_p99_s`` (what the client waits for its write) and
 ``read_staleness_p99_s`` (how far behind its own write a client's read is; ``0`` for a read
-that shows its order).
+that shows its order). Reported, not graded: ``fulfilment_p99_s``, from the order's commit
+until both its charge and its stock decision are done (what consumer capacity buys).
 
 **Cost** in credits per minute of operation (the run's credits, see :data:`PRICES`, divided by
 the time orders arrive, so a short run and a long one of the same design cost about the
@@ -140,6 +141,12 @@ def summarize(p: PipelineDesign, frames: Mapping[str, pd.DataFrame]) -> dict[str
     first_shown = projected.groupby("order")["time"].min()
     shown_at = ok["order"].map(first_shown).fillna(p.duration)
     stale = np.where(ok["saw_own"], 0.0, shown_at.to_numpy() - ok["read_done"].to_numpy())
+    first = effects.assign(order=order_of, role=worker.str[:4]).groupby(["role", "order"])["time"]
+    first = first.min()
+    empty = pd.Series(dtype=float)
+    charged_at, decided_at = first.get("pay-", empty), first.get("inv-", empty)
+    db = frames["order_db"].set_index("order")["committed_at"]
+    done = np.maximum(charged_at.reindex(db.index), decided_at.reindex(db.index)) - db
     summary: dict[str, Any] = {
         "orders_committed": len(committed),
         "lost_orders": len(lost),
@@ -150,6 +157,7 @@ def summarize(p: PipelineDesign, frames: Mapping[str, pd.DataFrame]) -> dict[str
         "parked": len(parked_orders),
         "write_latency_p99_s": round(_p99(write), 4),
         "read_staleness_p99_s": round(_p99(pd.Series(stale)), 4),
+        "fulfilment_p99_s": round(_p99(done.dropna()), 4),
         "stale_reads": round(float((~ok["saw_own"]).mean()) if len(ok) else 0.0, 4),
         **costs(p, frames),
     }
