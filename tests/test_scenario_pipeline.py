@@ -174,6 +174,21 @@ def test_a_200_run_design_sweep_gives_the_same_frame_on_a_process_pool():
     assert serial["correct"].any() and not serial["correct"].all()
 
 
+@pytest.mark.cluster
+def test_a_design_sweep_on_a_dask_local_cluster_matches_serial():
+    distributed = pytest.importorskip("distributed")
+    grid, size = {"inbox": [False, True], "publishing": ["dual-write", "cdc"]}, {"orders": 30}
+    serial = compare.sweep_designs(grid, [0, 1], **size)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_cluster = compare.sweep_designs(grid, [0, 1], client.get_executor(), **size)
+    pd.testing.assert_frame_equal(serial, on_cluster)
+
+
 def test_the_pareto_front_keeps_only_undominated_correct_designs():
     frame = pd.DataFrame(
         {

@@ -18,6 +18,12 @@ Every consumer is a :class:`~labsim.amqp.Worker`; the order service is
 :class:`~labsim.outbox.Relay`. One fault plan (chaos over the consumers, a projector and an
 orchestrator crash, loss between the order service and the broker) hits all of it.
 
+Simplifications, said plainly: the inventory's decision reaches the saga in the same step as
+its effect (an orchestrator's command and reply messages are counted in the cost, not sent);
+with orchestration the refunds wait in the orchestrator's memory unless it keeps a saga log,
+and a rejection arriving while it is down is never heard of; with choreography they wait in
+the first inventory consumer's durable outbox. The broker itself never crashes.
+
 Recorded tables beside the components' own (``effects``, ``attempts``, ``amqp``,
 ``orders_committed``, ``order_db``, ``relay``): ``published`` (order events the broker
 received, duplicates included), ``stock`` (inventory decisions), ``compensations`` (refunds
