@@ -35,7 +35,7 @@
 #
 # **The shared chaos.** The order service crashes between its steps and its link to the broker loses messages;
 # consumers crash at random, some right after their side effect and before acknowledging; the projector and the
-# orchestrator each crash once. Some orders are out of stock: the saga must refund them.
+# orchestrator crash at least once each. The plan is data: a YAML file given as the `faults` parameter replaces it. Some orders are out of stock: the saga must refund them.
 
 # %% tags=["parameters"]
 SEED = 1  # the chaos: every design of a seed meets the same faults
@@ -91,6 +91,8 @@ print(compare.to_yaml(design, SEED, title="our architecture"))
 
 # %%
 result = pipeline.run(design, SEED)
+print(result.plan)  # the shared chaos of this seed (the order service's own crashes come on top)
+print()
 print(pipeline.scorecard(result.summary, f"Scorecard (seed {SEED})"))
 
 # %% [markdown]
