@@ -1,8 +1,9 @@
 """Joint pipeline: runs per minute at the default size, so a workshop knows what a sweep costs.
 
-Runs the textbook and naive architectures (default workload: 200 orders under the shared
-chaos) in turns, with ``record_level="summary"`` as a sweep does, and reports the median
-runs per minute of each, SimPy events per order, and the time a 144-design sweep
+Runs the textbook, naive and kafka (textbook on a topic) architectures (default workload:
+200 orders under the shared chaos) in turns, with ``record_level="summary"`` as a sweep does,
+and reports the median runs per minute of each, SimPy events per order, and the time a
+144-design sweep
 (:data:`labsim.scenarios.pipeline.compare.DESIGN_SPACE`) takes on one core at that rate.
 
 Run: ``.venv/bin/python benchmarks/pipeline.py [repeats]``
@@ -35,6 +36,7 @@ def main() -> None:
 
         return one
 
+    designs["kafka"] = load_architecture(ARCH / "kafka.yaml")[0]
     rates = rates_interleaved({n: runner(d) for n, d in designs.items()}, REPEATS)
     per_minute = {n: r * 60 for n, r in rates.items()}
     # SimPy events per order, counted on one run (env.step calls).
@@ -63,6 +65,7 @@ def main() -> None:
             "orders_per_run": orders,
             "textbook_runs_per_minute": per_minute["textbook"],
             "naive_runs_per_minute": per_minute["naive"],
+            "kafka_runs_per_minute": per_minute["kafka"],
             "simpy_events_per_order": steps / orders,
             "simpy_events_per_s": steps / one_run_s,
             "design_space_runs": sweep_runs,

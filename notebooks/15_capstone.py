@@ -4,7 +4,7 @@
 # **The question:** which combination of the lessons' patterns keeps every order right under chaos, answers
 # quickly, and stays within a budget — and what does each choice cost?
 #
-# **Your mission.** Choose the architecture of an order pipeline: how the order service publishes, how many
+# **Your mission.** Choose the architecture of an order pipeline: how the order service publishes, whether events travel through RabbitMQ-style queues or a Kafka-style topic (and its partitions), how many
 # payment and inventory consumers, whether they dedupe, when they acknowledge, how they retry, how the order
 # saga is coordinated, how often the read model's projector checkpoints, and how a customer reads back their own
 # order. Every stage runs **in one simulated world** under **one shared chaos plan**, so the stages interact: a
@@ -40,6 +40,8 @@
 # %% tags=["parameters"]
 SEED = 1  # the chaos: every design of a seed meets the same faults
 PUBLISHING = "dual-write"  # dual-write, outbox, cdc
+TRANSPORT = "queue"  # queue (RabbitMQ-style, a queue per stage) or topic (Kafka-style, a group per stage)
+PARTITIONS = 4  # topic transport: partitions of each topic
 PAYMENT_CONSUMERS = 1  # payment consumers (each also handles refunds)
 INVENTORY_CONSUMERS = 1  # inventory consumers
 INBOX = False  # consumers remember processed event ids
@@ -79,7 +81,7 @@ plots.use_style()
 # from a terminal with `labsim run teams/<your team>.yaml`.
 
 # %%
-design = dict(publishing=PUBLISHING, payment_consumers=PAYMENT_CONSUMERS, inventory_consumers=INVENTORY_CONSUMERS,
+design = dict(publishing=PUBLISHING, transport=TRANSPORT, partitions=PARTITIONS, payment_consumers=PAYMENT_CONSUMERS, inventory_consumers=INVENTORY_CONSUMERS,
               inbox=INBOX, commit=COMMIT, retry=RETRY, dlq=DLQ, saga=SAGA, saga_log=SAGA_LOG,
               checkpoint_every=CHECKPOINT_EVERY, read_strategy=READ_STRATEGY)
 print(compare.to_yaml(design, SEED, title="our architecture"))

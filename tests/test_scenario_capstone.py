@@ -73,6 +73,8 @@ def test_an_unknown_design_knob_is_named():
 KNOBS = dict(
     SEED=1,
     PUBLISHING="dual-write",
+    TRANSPORT="queue",
+    PARTITIONS=4,
     PAYMENT_CONSUMERS=1,
     INVENTORY_CONSUMERS=1,
     INBOX=False,
@@ -96,6 +98,7 @@ KNOBS = dict(
         {"SAGA_LOG": "yes"},
         {"ROBUSTNESS_SEEDS": []},
         {"RETRY": "forever"},
+        {"TRANSPORT": "carrier-pigeon"},
     ],
 )
 def test_lesson_knobs_are_checked(bad):

@@ -108,6 +108,30 @@ def test_more_consumers_buy_a_quicker_fulfilment_at_a_price():
         assert two["cost_capacity"] > one["cost_capacity"]
 
 
+# -- the Kafka-style transport ---------------------------------------------------------------
+def test_on_a_topic_the_textbook_design_meets_every_target_and_the_interactions_show():
+    base = design("kafka")
+    assert base["transport"] == "topic"
+    for seed in range(3):
+        assert summary(base, seed)["targets_met"] == len(pipeline.TARGETS)
+    assert sum(summary(base, s, publishing="dual-write")["ghost_charges"] for s in range(2)) > 0
+    no_inbox = [summary(base, s, inbox=False, crash_after_effect=0.0) for s in range(2)]
+    assert sum(s["double_charges"] for s in no_inbox) > 0
+    lagging = [summary(base, s, checkpoint_every=50) for s in range(2)]
+    assert sum(s["read_model_errors"] for s in lagging) > 0
+    assert all(s["double_charges"] == 0 for s in lagging)
+
+
+def test_partitions_are_capacity_that_costs():
+    base = design("kafka")
+    four, eight = summary(base, 0), summary(base, 0, partitions=8)
+    assert eight["cost_capacity"] > four["cost_capacity"]
+    result = pipeline.run(base, 1, orders=40)
+    assert len(result.frames["queues"]) == 2 * base["partitions"]  # orders and refunds
+    again = pipeline.run(base, 1, orders=40)
+    assert result.summary == again.summary
+
+
 # -- shape, determinism, files --------------------------------------------------------------
 def test_registered_and_deterministic():
     assert SCENARIOS["pipeline"] is pipeline.SCENARIO
@@ -243,5 +267,6 @@ def test_a_design_written_as_yaml_reads_back_the_same(tmp_path):
     mine = {**design("textbook"), "payment_consumers": 3, "dlq": False}
     path = tmp_path / "team.yaml"
     path.write_text(compare.to_yaml(mine, seed=4, title="team blue"))
-    assert compare.load_architecture(path) == (mine, 4)
+    choices = {k: pipeline.SCENARIO.defaults()[k] for k in pipeline.DESIGN_CHOICES}
+    assert compare.load_architecture(path) == ({**choices, **mine}, 4)
     assert compare.load_architecture("naive") == compare.load_architecture(ARCH / "naive.yaml")

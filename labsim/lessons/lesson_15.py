@@ -20,6 +20,8 @@ class Parameters(Params):
 
     SEED: int = seed_param(1)
     PUBLISHING: str = same_as(PipelineDesign, "publishing", "dual-write")
+    TRANSPORT: str = same_as(PipelineDesign, "transport", "queue")
+    PARTITIONS: int = same_as(PipelineDesign, "partitions", 4)
     PAYMENT_CONSUMERS: int = same_as(PipelineDesign, "payment_consumers", 1)
     INVENTORY_CONSUMERS: int = same_as(PipelineDesign, "inventory_consumers", 1)
     INBOX: bool = same_as(PipelineDesign, "inbox", False)

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from labsim.amqp.queues import STATE_COLUMNS
 from labsim.faults import Fault, FaultPlan, chaos
 from labsim.result import Result
 from labsim.scenarios.base import Scenario
@@ -107,6 +108,7 @@ class PipelineScenario(Scenario):
         "relay",
         "queues",
         "amqp_state",
+        "parked",
     )
 
     def fault_plan(self, p: PipelineDesign, seed: int) -> FaultPlan:
@@ -123,10 +125,25 @@ class PipelineScenario(Scenario):
 
     def finish(self, p: PipelineDesign, system: Pipeline, world: World) -> None:
         system.service.record_state()
-        add = world.table("queues", ("queue",), level="summary").add
-        for name in system.broker.queues:
-            add(name)
-        system.broker.record_state()
+        queues = world.table("queues", ("queue",), level="summary").add
+        parked = world.table("parked", ("msg_id",), level="summary").add
+        if p.transport == "queue":
+            for name in system.broker.queues:
+                queues(name)
+            system.broker.record_state()
+            world.table("amqp_state", STATE_COLUMNS)
+            return
+        kafka, parked_ids = system.broker
+        published = world.table("published", ("order", "event_id", "time")).add
+        for topic, log in kafka.topics.items():
+            for partition in range(len(log.partitions)):
+                queues(f"{topic}/{partition}")
+                if topic == "orders":
+                    for r in kafka.records(topic, partition):
+                        published(r.value, r.key, r.timestamp)
+        world.table("amqp_state", STATE_COLUMNS)
+        for msg_id in parked_ids:
+            parked(msg_id)
 
     def summarize(self, p: PipelineDesign, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         return summarize(p, frames)

@@ -17,10 +17,12 @@ from labsim.amqp.workers import ACK_MODES
 from labsim.outbox import DESIGNS
 from labsim.params import Params, param
 
-__all__ = ["DESIGN_CHOICES", "READ_STRATEGIES", "SAGA_STYLES", "PipelineDesign"]
+__all__ = ["DESIGN_CHOICES", "READ_STRATEGIES", "SAGA_STYLES", "TRANSPORTS", "PipelineDesign"]
 
 #: How the order saga is coordinated.
 SAGA_STYLES = ("orchestration", "choreography")
+#: What carries the events: RabbitMQ-style queues or a Kafka-style topic.
+TRANSPORTS = ("queue", "topic")
 #: How a client reads its own order back from the read model.
 READ_STRATEGIES = ("none", "sync", "wait-for-version")
 
@@ -34,6 +36,14 @@ class PipelineDesign(Params):
     # -- the design ------------------------------------------------------------------------
     publishing: str = param(
         "dual-write", "how the order service publishes its events", choices=DESIGNS
+    )
+    transport: str = param(
+        "queue",
+        "queue: a RabbitMQ-style queue per stage; topic: a Kafka-style topic, a group per stage",
+        choices=TRANSPORTS,
+    )
+    partitions: int = param(
+        4, "topic transport: partitions of each topic", ge=1, le=256, soft_max=16
     )
     payment_consumers: int = param(
         1, "payment consumers competing for the payments queue", ge=1, le=64, soft_max=8
@@ -126,6 +136,8 @@ class PipelineDesign(Params):
 #: The design's choices (the first group of :class:`PipelineDesign`'s parameters).
 DESIGN_CHOICES = (
     "publishing",
+    "transport",
+    "partitions",
     "payment_consumers",
     "inventory_consumers",
     "inbox",

@@ -55,8 +55,9 @@ from labsim.amqp import (
 )
 from labsim.dists import Exponential
 from labsim.faults import FaultPlan
+from labsim.kafka import Broker
 from labsim.network import Network, Node
-from labsim.outbox import OrderService, Relay
+from labsim.outbox import EVENTS_QUEUE, OrderService, Relay
 from labsim.scenarios.pipeline.design import PipelineDesign
 from labsim.world import World, ms
 
@@ -82,7 +83,7 @@ class Pipeline:
     """What :func:`build` made (for :meth:`finish` and for a curious notebook)."""
 
     network: Network
-    broker: MessageBroker
+    broker: Any  # the MessageBroker, or (the Kafka Broker, the parked event ids)
     service: OrderService
     read_model: ReadModel
 
@@ -175,11 +176,11 @@ class _Compensations:
     rejection that arrives while the node is down is never heard of.
     """
 
-    def __init__(self, node: Node, durable: bool):
+    def __init__(self, node: Node, durable: bool, publisher: Any = None):
         self.node, self.durable = node, durable
         world = node.network.world
         self.pending: dict[str, bool] = {}
-        self.publisher = Publisher(node, "broker", confirm_timeout=0.1)
+        self.publisher = publisher or Publisher(node, "broker", confirm_timeout=0.1)
         self._sent = world.table("compensations", ("time", "order", "node")).add
         if not durable:
             node.on_restart(lambda _n: self.pending.clear())
@@ -302,7 +303,8 @@ def _clients(
 def build(p: PipelineDesign, world: World, plan: FaultPlan) -> Pipeline:
     """Create every component of the pipeline in ``world``, start the clients, apply ``plan``."""
     network = Network(world, node_names(p), latency=Exponential.from_mean(ms(5)))
-    broker = _broker(world, network.node("broker"), p)
+    topic = p.transport == "topic"
+    broker: Any = None if topic else _broker(world, network.node("broker"), p)
     service = OrderService(
         network.node("order"),
         "broker",
@@ -312,15 +314,27 @@ def build(p: PipelineDesign, world: World, plan: FaultPlan) -> Pipeline:
         relay_interval=0.002 if p.publishing == "cdc" else 0.05,
         exchange=EXCHANGE,
     )
-    if p.saga == "orchestration":
-        saga = _Compensations(network.node("orchestrator"), durable=p.saga_log)
-    else:  # inventory writes "stock.rejected" to its own outbox, with the reservation
-        saga = _Compensations(network.node("inv-1"), durable=True)
-    _workers(network, broker, p, saga.rejected)
+    saga_node = network.node("orchestrator" if p.saga == "orchestration" else "inv-1")
+    durable = p.saga_log or p.saga == "choreography"  # choreography: inventory's own outbox
     read_model = ReadModel(world)
-    _Projector(
-        network.node("projector"), broker.queue("read-model"), read_model, p.checkpoint_every
-    )
+    if topic:
+        from labsim.scenarios.pipeline.topic import TopicPublisher, start_topic_stages
+
+        kafka = Broker(network, "broker", metrics_interval=None)
+        service.publisher = TopicPublisher(network, "order", kafka, {EVENTS_QUEUE: "orders"})
+        saga = _Compensations(
+            saga_node,
+            durable,
+            TopicPublisher(network, saga_node.name, kafka, {"refunds": "refunds"}),
+        )
+        parked = start_topic_stages(network, kafka, p, read_model, saga.rejected, out_of_stock)
+        broker = (kafka, parked)
+    else:
+        saga = _Compensations(saga_node, durable)
+        _workers(network, broker, p, saga.rejected)
+        _Projector(
+            network.node("projector"), broker.queue("read-model"), read_model, p.checkpoint_every
+        )
     plan.apply(network)
     world.process(_clients(world, service, read_model, p))
     return Pipeline(network, broker, service, read_model)

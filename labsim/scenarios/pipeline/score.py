@@ -74,7 +74,8 @@ def _p99(values: pd.Series) -> float:
 def _parked(frames: Mapping[str, pd.DataFrame]) -> pd.Series:
     # Message ids parked in a dead-letter queue at the end of the run.
     state = frames["amqp_state"]
-    return state.loc[state["queue"].astype(str).str.endswith(".dlq"), "msg_id"].astype(str)
+    queued = state.loc[state["queue"].astype(str).str.endswith(".dlq"), "msg_id"].astype(str)
+    return pd.concat([queued, frames["parked"]["msg_id"].astype(str)], ignore_index=True)
 
 
 def costs(p: PipelineDesign, frames: Mapping[str, pd.DataFrame]) -> dict[str, float]:
