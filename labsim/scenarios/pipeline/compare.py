@@ -164,6 +164,21 @@ def pareto_front(frame: pd.DataFrame, x: str = "cost", y: str = LATENCY) -> pd.S
     return pd.Series(on, index=frame.index, name="pareto")
 
 
+def _clusters(
+    texts: Mapping[tuple[float, float], list[str]], width: float
+) -> list[tuple[tuple[float, float], list[str]]]:
+    # Labels of points that would print over each other share one label.
+    groups: list[tuple[tuple[float, float], list[str]]] = []
+    for (x, y), names in sorted(texts.items()):
+        for (gx, gy), members in groups:
+            if abs(x - gx) < 0.04 * width and abs(np.log10(y / gy)) < 0.15:
+                members.extend(names)
+                break
+        else:
+            groups.append(((x, y), list(names)))
+    return groups
+
+
 def pareto_plot(
     frame: pd.DataFrame,
     ax: Axes | None = None,
@@ -236,9 +251,9 @@ def pareto_plot(
         )
         for name, (c, lat) in marks.items():
             texts.setdefault((round(c, 6), round(max(lat, 1e-3), 6)), []).append(name)
-    for (x, y), names in texts.items():
+    for (x, y), names in _clusters(texts, float(np.ptp(frame["cost"])) or 1.0):
         ax.annotate(
-            " = ".join(names),
+            ", ".join(names),
             (x, y),
             xytext=(7, 5),
             textcoords="offset points",
