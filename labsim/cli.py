@@ -5,6 +5,8 @@ Examples::
     labsim list -v
     labsim run delivery -p semantics=at-most-once -p messages=300 --seed 4 --out run.csv
     labsim run data/scenarios/black-friday.yaml
+    labsim run data/architectures/textbook.yaml
+    labsim compare data/architectures/*.yaml teams/*.yaml --seeds 0-2 --plot teams.png
     labsim sweep groups --grid consumers=1,3,6 --grid partitions=3,6 --seeds 1-5 --out sweep.csv
     labsim challenge check idempotent-consumer my_consumer.py --seeds 20
 
@@ -142,6 +144,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name, scenario in SCENARIOS.items():
             print(f"{name:<{width}}  {scenario.description}")
     named = sorted(Path("data/scenarios").glob("*.yaml"))
+    named += sorted(Path("data/architectures").glob("*.yaml"))
     if named:
         print("\nnamed parameter sets (labsim run FILE):")
         for path in named:
@@ -165,9 +168,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = scenario.run(params, seed)
     frame = pd.DataFrame([{**params, "seed": seed, **result.summary}])
     print(frame.T.to_string(header=False))
+    report = getattr(scenario, "report", None)
+    if report is not None:
+        print(f"\n{report(result)}")
     if out is not None:
         frame.to_csv(out, index=False)
         print(f"\nwrote {out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from labsim.scenarios.pipeline import compare
+
+    seeds = [s for r in _seed_ranges(args.seeds) for s in r]
+    out = _check_out(args.out)
+    plot = _check_out(args.plot)
+    frame = compare.compare(args.files, seeds)
+    print(frame.to_string(index=False))
+    if out is not None:
+        frame.to_csv(out, index=False)
+        print(f"\nwrote {out}")
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = compare.pareto_plot(frame, label="architecture", title="Teams' architectures")
+        ax.figure.savefig(plot, dpi=120)
+        print(f"wrote {plot}")
     return 0
 
 
@@ -291,6 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_sweep.add_argument("--out", help="write the rows to this CSV file")
     p_sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p_sweep.set_defaults(func=cmd_sweep)
+    p_cmp = sub.add_parser(
+        "compare", help="run architecture files under the same chaos and compare them"
+    )
+    p_cmp.add_argument("files", nargs="+", help="data/architectures/NAME.yaml files")
+    p_cmp.add_argument("--seeds", default="0-2", help="e.g. 0-2 or 1,2,5 (default 0-2)")
+    p_cmp.add_argument("--out", help="write the comparison to this CSV file")
+    p_cmp.add_argument("--plot", help="draw cost against p99 latency to this PNG file")
+    p_cmp.set_defaults(func=cmd_compare)
     _challenge_parser(sub)
     return parser
 

@@ -135,6 +135,9 @@ class OrderService:
         confirm_timeout: Seconds to wait for the broker's confirmation.
         publish_retries: Dual write only: extra publish attempts before giving up.
         relay_interval: Seconds between relay polls (outbox, cdc).
+        exchange: Exchange the events go through (default: the broker's default exchange,
+            which routes them to :data:`EVENTS_QUEUE`; a fanout exchange gives every
+            consumer its own copy).
     """
 
     def __init__(
@@ -149,6 +152,7 @@ class OrderService:
         confirm_timeout: float = 0.1,
         publish_retries: int = 0,
         relay_interval: float = 0.05,
+        exchange: str = "",
     ):
         self.world = world = node.network.world
         self.design = check_choice("design", design, DESIGNS, "OrderService")
@@ -165,7 +169,7 @@ class OrderService:
         self._crashes = RandomCrashes(
             node.network, node.name, crash_rate, faults_until, restart_after, self._rng
         )
-        self.publisher = Publisher(node, broker, confirm_timeout=confirm_timeout)
+        self.publisher = Publisher(node, broker, confirm_timeout=confirm_timeout, exchange=exchange)
         self._committed = world.table("orders_committed", ("order", "time")).add
         self._relay_rows = world.table("relay", ("order", "committed_at", "published_at")).add
         if design != "dual-write":

@@ -89,7 +89,9 @@ def test_each_lessons_exercises_live_in_its_topic_module():
     from labsim.exercises import (
         brokers,
         delivery,
+        design,
         eventsourcing,
+        pipeline,
         replication,
         routing,
         sagas,
@@ -116,9 +118,18 @@ def test_each_lessons_exercises_live_in_its_topic_module():
         replication: ["check_gcounter_merge", "check_lww_winner"],
         scaling: ["check_consumers_needed", "check_utilisation"],
         routing: ["check_topic_match"],
+        pipeline: ["check_design_within_budget"],
+        design: ["check_causal_chain", "check_high_water", "check_schema_policies"],
     }
     for module, names in by_module.items():
         assert sorted(names) == sorted(n for n in module.__all__ if n.startswith("check_")), (
             module.__name__
         )
-    assert set(QUIZZES) == {"semantics", "checkers", "step kinds", "publishing", "broker choice"}
+    assert set(QUIZZES) == {
+        "semantics",
+        "checkers",
+        "step kinds",
+        "publishing",
+        "broker choice",
+        "pipeline interactions",
+    }

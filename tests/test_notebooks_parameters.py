@@ -31,7 +31,7 @@ SMALL = {
     "11_conflict_resolution": {"WRITES": 30, "SEEDS": 1, "SKEWS": [0.0, 2.0]},
     "12_scaling_and_backpressure": {"MESSAGES": 2000, "ARRIVAL_RATES": [1.0, 3.0], "GRID": [1, 3]},
     "05_rabbitmq_and_brokers": {"PREFETCHES": [1, 5, 300], "BACKLOG": 300, "MESSAGES": 150},
-    "15_capstone": {"ROBUSTNESS_SEEDS": [OTHER_SEED]},
+    "15_capstone": {"ROBUSTNESS_SEEDS": [OTHER_SEED], "SWEEP_ORDERS": 60},
     "14_challenges": {"SEEDS": 3},
 }
 

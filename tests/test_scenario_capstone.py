@@ -1,4 +1,5 @@
-"""The capstone (lesson 15) in the one scenario shape: the design is its parameters."""
+"""The stage-by-stage capstone scenario (one lesson scenario per stage), and the knobs of
+lesson 15, which is built on the joint pipeline (tests/test_scenario_pipeline.py)."""
 
 import math
 
@@ -71,24 +72,34 @@ def test_an_unknown_design_knob_is_named():
 
 KNOBS = dict(
     SEED=1,
-    PARTITIONS=3,
-    CONSUMERS=3,
-    STRATEGY="range",
-    COMMIT="auto",
-    SESSION_TIMEOUT=10.0,
-    SEMANTICS="at-least-once",
     PUBLISHING="dual-write",
-    SAGA_STYLE="orchestration",
+    TRANSPORT="queue",
+    PARTITIONS=4,
+    PAYMENT_CONSUMERS=1,
+    INVENTORY_CONSUMERS=1,
+    INBOX=False,
+    COMMIT="after",
+    RETRY="none",
+    DLQ=False,
+    SAGA="orchestration",
     SAGA_LOG=False,
-    READ_STRATEGY="none",
     CHECKPOINT_EVERY=50,
+    READ_STRATEGY="none",
     ROBUSTNESS_SEEDS=[1, 2, 3],
+    SWEEP_ORDERS=100,
 )
 
 
 @pytest.mark.parametrize(
     "bad",
-    [{"STRATEGY": "random"}, {"PARTITIONS": -1}, {"SAGA_LOG": "yes"}, {"ROBUSTNESS_SEEDS": []}],
+    [
+        {"SAGA": "freestyle"},
+        {"PAYMENT_CONSUMERS": 0},
+        {"SAGA_LOG": "yes"},
+        {"ROBUSTNESS_SEEDS": []},
+        {"RETRY": "forever"},
+        {"TRANSPORT": "carrier-pigeon"},
+    ],
 )
 def test_lesson_knobs_are_checked(bad):
     check_parameters("15_capstone", KNOBS)

@@ -16,6 +16,7 @@ module            lessons
 ``sagas``         09 sagas, 10 outbox and CDC
 ``replication``   11 conflict resolution
 ``scaling``       12 scaling and backpressure
+``pipeline``      15 the capstone
 ================= =================================================
 """
 
@@ -34,6 +35,7 @@ from labsim.exercises.eventsourcing import (
     check_pending_events,
     check_upcaster,
 )
+from labsim.exercises.pipeline import check_design_within_budget
 from labsim.exercises.replication import check_gcounter_merge, check_lww_winner
 from labsim.exercises.routing import check_topic_match
 from labsim.exercises.sagas import check_compensation_plan, check_zombies_and_ghosts
@@ -49,6 +51,7 @@ __all__ = [
     "check_compensation_plan",
     "check_consumers_needed",
     "check_delivered_fraction",
+    "check_design_within_budget",
     "check_fresh_probability",
     "check_gcounter_merge",
     "check_high_water",

@@ -1,11 +1,11 @@
-"""Knobs of lesson 15, the capstone: the design's parameters, one knob each."""
+"""Knobs of lesson 15, the capstone: the architecture's choices, one knob each."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from labsim.params import Params, param, same_as, seed_param
-from labsim.scenarios.capstone import CapstoneDesign
+from labsim.scenarios.pipeline import PipelineDesign
 
 __all__ = ["NOTEBOOK", "Parameters"]
 
@@ -19,17 +19,22 @@ class Parameters(Params):
     context = "15_capstone parameters"
 
     SEED: int = seed_param(1)
-    PARTITIONS: int = same_as(CapstoneDesign, "partitions", 3)
-    CONSUMERS: int = same_as(CapstoneDesign, "consumers", 3)
-    STRATEGY: str = same_as(CapstoneDesign, "strategy", "range")
-    COMMIT: str = same_as(CapstoneDesign, "commit", "auto")
-    SESSION_TIMEOUT: float = same_as(CapstoneDesign, "session_timeout", 10.0)
-    SEMANTICS: str = same_as(CapstoneDesign, "semantics", "at-least-once")
-    PUBLISHING: str = same_as(CapstoneDesign, "publishing", "dual-write")
-    SAGA_STYLE: str = same_as(CapstoneDesign, "saga_style", "orchestration")
-    SAGA_LOG: bool = same_as(CapstoneDesign, "saga_log", False)
-    READ_STRATEGY: str = same_as(CapstoneDesign, "read_strategy", "none")
-    CHECKPOINT_EVERY: int = same_as(CapstoneDesign, "checkpoint_every", 50)
+    PUBLISHING: str = same_as(PipelineDesign, "publishing", "dual-write")
+    TRANSPORT: str = same_as(PipelineDesign, "transport", "queue")
+    PARTITIONS: int = same_as(PipelineDesign, "partitions", 4)
+    PAYMENT_CONSUMERS: int = same_as(PipelineDesign, "payment_consumers", 1)
+    INVENTORY_CONSUMERS: int = same_as(PipelineDesign, "inventory_consumers", 1)
+    INBOX: bool = same_as(PipelineDesign, "inbox", False)
+    COMMIT: str = same_as(PipelineDesign, "commit", "after")
+    RETRY: str = same_as(PipelineDesign, "retry", "none")
+    DLQ: bool = same_as(PipelineDesign, "dlq", False)
+    SAGA: str = same_as(PipelineDesign, "saga", "orchestration")
+    SAGA_LOG: bool = same_as(PipelineDesign, "saga_log", False)
+    CHECKPOINT_EVERY: int = same_as(PipelineDesign, "checkpoint_every", 50)
+    READ_STRATEGY: str = same_as(PipelineDesign, "read_strategy", "none")
     ROBUSTNESS_SEEDS: tuple[int, ...] = param(
         (1, 2, 3), "seeds for the final check", ge=0, le=2**63 - 1
+    )
+    SWEEP_ORDERS: int = param(
+        100, "orders per run of the design sweep (smaller: quicker)", ge=10, le=100_000
     )

@@ -27,6 +27,7 @@ def _registry() -> dict[str, Scenario]:
         late_duplicate,
         network,
         outbox,
+        pipeline,
         poison_loop,
         queueing,
         rabbitmq,
@@ -58,6 +59,7 @@ def _registry() -> dict[str, Scenario]:
         outbox,
         conflicts,
         capstone,
+        pipeline,
     )
     found = {m.SCENARIO.name: m.SCENARIO for m in modules}
     found[event_design.DEPLOY.name] = event_design.DEPLOY  # its second scenario
