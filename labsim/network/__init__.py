@@ -1,10 +1,11 @@
 """A simulated network of named nodes over a networkx graph.
 
 ``network.send(src, dst, msg)`` puts ``msg`` into the destination node's ``inbox`` (a SimPy
-store) after the link's latency. Links can lose, duplicate and reorder messages; partitions
-(two-way or one-way) drop what crosses them; a crashed node drops what arrives and its
-processes are interrupted; a restarted node runs its restart hooks so models can rebuild
-state. Each node has a physical clock with skew and drift (``node.clock()``).
+store) after the link's latency, or hands it to the node's ``receiver`` when one is set (the
+request/response endpoint of :mod:`labsim.transport` sets one). Links can lose, duplicate
+and reorder messages; partitions (two-way or one-way) drop what crosses them; a crashed node
+drops what arrives and its processes are interrupted; a restarted node runs its restart hooks
+so models can rebuild state. Each node has a physical clock with skew and drift (``node.clock()``).
 
 Faults are kept as a set of *active* faults (:meth:`Network.start_fault`,
 :meth:`Network.end_fault`); the nodes, links, partitions and clocks are recomputed from the
@@ -211,7 +212,11 @@ class Network(ActiveFaults):
             self._drops(msg_id, self.world.env.now, src, dst, "receiver-down")
             return
         self._deliveries(msg_id, self.world.env.now, src, dst, sent_at, copy)
-        node.inbox.put(msg)
+        receiver = node.receiver
+        if receiver is None:
+            node.inbox.put(msg)
+        else:
+            receiver(msg)
 
     # -- faults (shorthands; the bookkeeping is in ActiveFaults) -------------------------
     def partition(self, *groups: Iterable[str]) -> int:
