@@ -198,7 +198,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 def peak_rss_mb(messages: int, level: str) -> float:
     """Peak RSS (MB) of one labsim run of ``messages`` records, alone in a child process."""
     script = PEAK_SCRIPT.format(here=str(Path(__file__).parent), messages=messages, level=level)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"the {messages}-record run failed:\n{out.stderr}")
     return int(out.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
 
 

@@ -45,16 +45,28 @@ class Table:
         name: Table name (the key in :meth:`Recorder.frames`).
         columns: Column names, in the order ``add`` takes values.
         enabled: When ``False`` (level switched off), ``add`` does nothing.
+        order_by: A column whose order the rows keep in :meth:`frame` (a stable sort), for a
+            table whose writers may add a few rows ahead of others — such as a consumer that
+            records a processed batch at its end, each row stamped with its own time.
 
     ``table.add(v0, v1, ...)`` appends one row, values in the order of :attr:`columns`; a
     wrong number of values raises ``TypeError``.
     """
 
-    __slots__ = ("_data", "add", "columns", "enabled", "name")
+    __slots__ = ("_data", "add", "columns", "enabled", "name", "order_by")
 
-    def __init__(self, name: str, columns: Sequence[str], enabled: bool = True):
+    def __init__(
+        self,
+        name: str,
+        columns: Sequence[str],
+        enabled: bool = True,
+        order_by: str | None = None,
+    ):
         self.name = name
         self.columns = tuple(columns)
+        if order_by is not None and order_by not in self.columns:
+            raise ConfigError("order_by", order_by, f"one of the columns {self.columns}", name)
+        self.order_by = order_by
         self.enabled = enabled
         self._data: tuple[list[Any], ...] = tuple([] for _ in self.columns)
         self.add = _make_add(self._data) if enabled else _noop
@@ -64,10 +76,15 @@ class Table:
 
     def frame(self) -> pd.DataFrame:
         """Return the rows as a DataFrame (columns in declaration order)."""
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {c: list(d) for c, d in zip(self.columns, self._data, strict=True)},
             columns=list(self.columns),
         )
+        if self.order_by is not None and len(frame) > 1:
+            order = frame[self.order_by]
+            if not order.is_monotonic_increasing:
+                frame = frame.sort_values(self.order_by, kind="stable", ignore_index=True)
+        return frame
 
 
 class Recorder:
@@ -90,10 +107,17 @@ class Recorder:
         """
         self._kept = self._kept | frozenset(names)
 
-    def table(self, name: str, columns: Sequence[str], level: str = "full") -> Table:
+    def table(
+        self,
+        name: str,
+        columns: Sequence[str],
+        level: str = "full",
+        order_by: str | None = None,
+    ) -> Table:
         """Return the table ``name``, creating it on first use.
 
         Asking twice for the same name returns the same table; the columns must agree.
+        ``order_by`` names a column the frame's rows are kept sorted by (see :class:`Table`).
         """
         check_choice("level", level, LEVELS[1:])
         existing = self._tables.get(name)
@@ -108,7 +132,7 @@ class Recorder:
         enabled = LEVELS.index(level) <= LEVELS.index(self.level) or (
             self.level != "off" and name in self._kept
         )
-        table = Table(name, columns, enabled)
+        table = Table(name, columns, enabled, order_by)
         self._tables[name] = table
         return table
 
