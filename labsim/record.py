@@ -5,6 +5,10 @@ and append one row per observation. Rows are stored as one Python list per colum
 append, cheap to turn into a DataFrame). A recording *level* lets big runs keep only the
 summary tables: a table declared at a level above the recorder's level hands out a no-op
 ``add``, so the hot path pays almost nothing.
+
+A :class:`Totals` table keeps running counts, sums, minima and maxima per key instead of the
+rows: its memory does not grow with the run, which is what a summary-level record of a
+million messages needs.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import pandas as pd
 
 from labsim.errors import ConfigError, check_choice
 
-__all__ = ["LEVELS", "Recorder", "Table"]
+__all__ = ["LEVELS", "Recorder", "Table", "Totals"]
 
 #: Recording levels, from least to most detailed.
 LEVELS = ("off", "summary", "full")
@@ -87,6 +91,69 @@ class Table:
         return frame
 
 
+class Totals:
+    """Running totals of observations grouped by key: memory bounded by the number of keys.
+
+    Args:
+        name: Table name (the key in :meth:`Recorder.frames`).
+        keys: Key column names (``add`` takes the keys first).
+        values: Numeric value column names (then the values).
+        enabled: When ``False`` (level switched off), ``add`` does nothing.
+
+    ``totals.add(k0, ..., v0, ...)`` adds one observation. The frame has one row per key, in
+    the order the keys first appeared: the keys, ``count``, and for each value ``{v}_sum``,
+    ``{v}_min`` and ``{v}_max`` (sums added in observation order).
+    """
+
+    __slots__ = ("_groups", "add", "columns", "enabled", "keys", "name", "values")
+
+    def __init__(self, name: str, keys: Sequence[str], values: Sequence[str], enabled: bool = True):
+        self.name = name
+        self.keys = tuple(keys)
+        self.values = tuple(values)
+        if not self.values:
+            raise ConfigError("values", values, "at least one value column", name)
+        self.columns = self.keys + self.values
+        self.enabled = enabled
+        # key -> [count, sums, minima, maxima]
+        self._groups: dict[tuple[Any, ...], list[Any]] = {}
+        self.add = self._add if enabled else _noop
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def _add(self, *row: Any) -> None:
+        if len(row) != len(self.columns):
+            raise TypeError(f"{self.name}: {len(self.columns)} values expected, got {len(row)}")
+        split = len(self.keys)
+        key, values = row[:split], row[split:]
+        group = self._groups.get(key)
+        if group is None:
+            self._groups[key] = [1, list(values), list(values), list(values)]
+            return
+        group[0] += 1
+        sums, low, high = group[1], group[2], group[3]
+        for i, v in enumerate(values):
+            sums[i] += v
+            if v < low[i]:
+                low[i] = v
+            if v > high[i]:
+                high[i] = v
+
+    def frame(self) -> pd.DataFrame:
+        """One row per key: the keys, ``count``, then ``{v}_sum``, ``{v}_min``, ``{v}_max``."""
+        columns = [*self.keys, "count"]
+        for v in self.values:
+            columns += [f"{v}_sum", f"{v}_min", f"{v}_max"]
+        rows = []
+        for key, (count, sums, low, high) in self._groups.items():
+            row = [*key, count]
+            for i in range(len(self.values)):
+                row += [sums[i], low[i], high[i]]
+            rows.append(row)
+        return pd.DataFrame(rows, columns=columns)
+
+
 class Recorder:
     """Holds the tables of one simulation run.
 
@@ -97,7 +164,7 @@ class Recorder:
 
     def __init__(self, level: str = "full"):
         self.level = check_choice("record_level", level, LEVELS)
-        self._tables: dict[str, Table] = {}
+        self._tables: dict[str, Table | Totals] = {}
         self._kept: frozenset[str] = frozenset()
 
     def keep(self, names: Sequence[str]) -> None:
@@ -122,19 +189,42 @@ class Recorder:
         check_choice("level", level, LEVELS[1:])
         existing = self._tables.get(name)
         if existing is not None:
-            if existing.columns != tuple(columns):
+            if not isinstance(existing, Table) or existing.columns != tuple(columns):
                 raise ConfigError(
                     "columns",
                     tuple(columns),
                     f"the columns {existing.columns} already declared for table {name!r}",
                 )
             return existing
-        enabled = LEVELS.index(level) <= LEVELS.index(self.level) or (
-            self.level != "off" and name in self._kept
-        )
-        table = Table(name, columns, enabled, order_by)
+        table = Table(name, columns, self._enabled(name, level), order_by)
         self._tables[name] = table
         return table
+
+    def totals(
+        self, name: str, keys: Sequence[str], values: Sequence[str], level: str = "summary"
+    ) -> Totals:
+        """Return the :class:`Totals` table ``name``, creating it on first use.
+
+        Asking twice for the same name returns the same table; keys and values must agree.
+        """
+        check_choice("level", level, LEVELS[1:])
+        existing = self._tables.get(name)
+        if existing is not None:
+            if not isinstance(existing, Totals) or existing.columns != (*keys, *values):
+                raise ConfigError(
+                    "columns",
+                    (*keys, *values),
+                    f"the columns {existing.columns} already declared for table {name!r}",
+                )
+            return existing
+        totals = Totals(name, keys, values, self._enabled(name, level))
+        self._tables[name] = totals
+        return totals
+
+    def _enabled(self, name: str, level: str) -> bool:
+        return LEVELS.index(level) <= LEVELS.index(self.level) or (
+            self.level != "off" and name in self._kept
+        )
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Return every table as a tidy DataFrame, keyed by table name (sorted)."""
