@@ -38,7 +38,9 @@ def process_batch(
     :class:`simpy.Interrupt` (a crash) records the records finished so far and is re-raised.
     """
     sample = processing.sample
-    state = rng.getstate()
+    # One record draws once whenever it is interrupted: no need to keep the state (which
+    # costs more than drawing a few numbers).
+    state = rng.getstate() if sum(len(f.records) for f in batches) > 1 else None
     start = end = env.now
     ends = []
     for fetched in batches:
@@ -49,9 +51,10 @@ def process_batch(
         yield env.timeout(delay_until(start, end))
     except simpy.Interrupt:
         finished = bisect_left(ends, env.now)  # records that ended before the interruption
-        rng.setstate(state)
-        for _ in range(min(finished + 1, len(ends))):
-            sample(rng)  # the draws of the records started before the interruption
+        if state is not None:
+            rng.setstate(state)
+            for _ in range(min(finished + 1, len(ends))):
+                sample(rng)  # the draws of the records started before the interruption
         _rows(batches, ends[:finished], row)
         raise
     _rows(batches, ends, row)

@@ -77,6 +77,7 @@ class Network(ActiveFaults):
         name: str = "net",
     ):
         self.world = world
+        self._env = world.env
         self.name = name
         if isinstance(latency, (int, float)) and not isinstance(latency, bool):
             check_positive("latency", latency, "Network")
@@ -168,17 +169,19 @@ class Network(ActiveFaults):
         Returns:
             The network-level message id (as in the recorded tables).
         """
-        link = self.links.get((src, dst))
+        pair = (src, dst)
+        link = self.links.get(pair)
         if link is None:
             link = self.link(src, dst)  # raises a ConfigError naming the bad node or link
         self._seq += 1
         msg_id = self._seq
-        now = self.world.env.now
+        env = self._env
+        now = env.now
         self._sends(msg_id, now, src, dst)
         if not self.nodes[src].up:
             self._drops(msg_id, now, src, dst, "sender-down")
             return msg_id
-        if (src, dst) in self._blocked:
+        if pair in self._blocked:
             self._drops(msg_id, now, src, dst, "partition")
             return msg_id
         rng = self._rng
@@ -186,15 +189,17 @@ class Network(ActiveFaults):
             self._drops(msg_id, now, src, dst, "loss")
             return msg_id
         copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
+        reorder = self.reorder
         for copy in range(copies):
             arrival = now + link.latency.sample(rng) * link.slow
-            if not self.reorder:
+            if not reorder:
                 # FIFO link: never arrive before a message sent earlier on the same link.
                 if arrival < link.last_arrival:
                     arrival = link.last_arrival
                 link.last_arrival = arrival
-            timeout = self.world.env.timeout(arrival - now)
-            timeout.callbacks.append(partial(self._arrive, msg_id, src, dst, msg, now, copy))
+            env.timeout(arrival - now).callbacks.append(
+                partial(self._arrive, msg_id, src, dst, msg, now, copy)
+            )
         return msg_id
 
     def _arrive(
@@ -209,9 +214,9 @@ class Network(ActiveFaults):
     ) -> None:
         node = self.nodes[dst]
         if not node.up:
-            self._drops(msg_id, self.world.env.now, src, dst, "receiver-down")
+            self._drops(msg_id, self._env.now, src, dst, "receiver-down")
             return
-        self._deliveries(msg_id, self.world.env.now, src, dst, sent_at, copy)
+        self._deliveries(msg_id, self._env.now, src, dst, sent_at, copy)
         receiver = node.receiver
         if receiver is None:
             node.inbox.put(msg)
