@@ -7,7 +7,10 @@ turns — serial, :func:`labsim.sweep.process_pool` (workers forked with labsim 
 a pool of fresh interpreters (``spawn``, each worker importing labsim itself: the start-up
 cost process_pool avoids) — median of 3 each; each pooled time includes starting and stopping
 the pool. Prints one JSON line: the three medians (seconds), the
-speed-ups against serial (target >= 1.7 on 2 cores) and whether the frames are equal.
+speed-ups against serial (target >= 1.7 on 2 cores), whether the frames are equal, the CPU
+seconds of the serial and pooled sweeps (workers included) and the load average: on a shared
+machine the wall-clock speed-up is bounded by the cores the other users leave free, so
+``speedup_if_cores_free`` (serial CPU / pooled CPU per worker) says what the pool itself costs.
 
 Run: ``.venv/bin/python benchmarks/sweep_pool.py [repeats]``
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import resource
 import statistics
 import sys
 import time
@@ -47,16 +51,29 @@ def spawn_pool() -> pd.DataFrame:
         return groups.SCENARIO.sweep(GRID, SEEDS, pool, progress=False)
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     runs = {"serial_s": serial, "process_pool_s": warm_pool, "spawn_pool_s": spawn_pool}
     times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     frames = {}
+    load_before = os.getloadavg()[0]
     for _ in range(REPEATS):
         for name, run in runs.items():
+            cpu_start = _cpu_seconds()
             start = time.perf_counter()
             frames[name] = run()
             times[name].append(time.perf_counter() - start)
+            cpu[name].append(_cpu_seconds() - cpu_start)
     medians = {name: statistics.median(values) for name, values in times.items()}
+    cpu_serial = statistics.median(cpu["serial_s"])
+    cpu_pool = statistics.median(cpu["process_pool_s"])
     emit(
         {
             "benchmark": "sweep_pool",
@@ -66,6 +83,12 @@ def main() -> None:
             "speedup": medians["serial_s"] / medians["process_pool_s"],
             "speedup_spawn_pool": medians["serial_s"] / medians["spawn_pool_s"],
             "same_frames": all(f.equals(frames["serial_s"]) for f in frames.values()),
+            # CPU seconds (this process and its workers): what the pool costs beyond the runs.
+            "serial_cpu_s": cpu_serial,
+            "process_pool_cpu_s": cpu_pool,
+            # The speed-up if both cores were ours: serial CPU over the pool's CPU per core.
+            "speedup_if_cores_free": cpu_serial / (cpu_pool / WORKERS),
+            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "target_speedup": 1.7,
         }
     )
