@@ -60,3 +60,20 @@ def test_mmc_at_summary_level_gives_the_full_level_figures_without_per_message_r
     assert summary.summary.keys() == full.summary.keys()
     for name, value in full.summary.items():
         assert math.isclose(summary.summary[name], value, rel_tol=1e-9), name
+
+
+def test_typed_columns_give_the_frame_a_list_would_and_refuse_other_values():
+    typed = Table("t", ("id", "time", "who"), typed={"id": "q", "time": "d"})
+    plain = Table("t", ("id", "time", "who"))
+    assert typed.frame().equals(plain.frame())  # empty: the same empty frame
+    for row in [(1, 0.5, "a"), (2, 1.25, "b"), (3, 2, "c")]:
+        typed.add(*row)
+        plain.add(*row)
+    assert typed.frame().equals(plain.frame())
+    assert str(typed.frame()["time"].dtype) == "float64"
+    with pytest.raises(TypeError):
+        typed.add("four", 3.0, "d")
+    with pytest.raises(ConfigError, match="typed"):
+        Table("t", ("id",), typed={"id": "s"})
+    with pytest.raises(ConfigError, match="typed"):
+        Table("t", ("id",), typed={"when": "d"})

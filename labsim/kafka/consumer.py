@@ -118,7 +118,7 @@ class Consumer:
         self.handler = handler
         self.endpoint = Endpoint.of(network, node)
         self._rng = world.rng(f"consumer-{self.name}")
-        self._consumed = world.table(
+        self._consumed = world.recorder.table(
             "consumed",
             (
                 "time",
@@ -134,6 +134,7 @@ class Consumer:
                 "produced_at",
             ),
             order_by="time",  # a batch's rows are added at its end, each with its own time
+            typed={"time": "d"},  # a float per record: compact in long runs
         ).add
         self._events = world.table("consumer_events", CONSUMER_EVENTS, level="summary").add
         self._pauses = world.table(

@@ -96,8 +96,10 @@ class Producer:
         self._sequence: dict[TopicPartition, int] = {}
         self._count = 0
         self._batch_count = 0
-        self._sends = world.table(
-            "sends", ("time", "producer", "msg_id", "topic", "partition", "key")
+        self._sends = world.recorder.table(
+            "sends",
+            ("time", "producer", "msg_id", "topic", "partition", "key"),
+            typed={"time": "d"},  # a float per record: compact in long runs
         ).add
         self._requests = world.table(
             "produce_requests",

@@ -113,9 +113,14 @@ class Network(ActiveFaults):
         self._fault_rows = world.table(self.faults_table, FAULT_COLUMNS, level="summary").add
         self._rng = world.rng(f"{name}.links")
         self._seq = 0
-        self._sends = world.table(f"{name}.sends", ("msg_id", "time", "src", "dst")).add
-        self._deliveries = world.table(
-            f"{name}.deliveries", ("msg_id", "time", "src", "dst", "sent_at", "copy")
+        # Times and ids stored as compact numbers: a long run sends millions of messages.
+        self._sends = world.recorder.table(
+            f"{name}.sends", ("msg_id", "time", "src", "dst"), typed={"msg_id": "q", "time": "d"}
+        ).add
+        self._deliveries = world.recorder.table(
+            f"{name}.deliveries",
+            ("msg_id", "time", "src", "dst", "sent_at", "copy"),
+            typed={"msg_id": "q", "time": "d", "sent_at": "d", "copy": "q"},
         ).add
         self._drops = world.table(
             f"{name}.drops", ("msg_id", "time", "src", "dst", "reason"), level="summary"
