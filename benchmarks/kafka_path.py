@@ -40,7 +40,7 @@ from labsim.kafka import Broker, Consumer, Producer, kafka_partition
 from labsim.network import Network
 
 PARTITIONS = CONSUMERS = 6
-RATE = 500.0  # records per second (today's path: ~22 SimPy events per record here)
+RATE = 500.0  # records per second (where the path cost ~21 SimPy events per record before)
 KEYS = 60
 LATENCY = 0.001  # mean one-way link latency (s)
 PROCESSING = 0.004  # mean processing time per record (s)
