@@ -6,20 +6,24 @@ frozen dataclass, such as :class:`labsim.kafka.messages.Produce`), and waits for
 and partitions on the network show up as slow or failed requests, as in a real client. A
 server receives each request, looks at the type of its body (``match``) and answers with
 :meth:`Endpoint.reply`.
+
+Cost: the network hands each message straight to the endpoint (one scheduled event per hop,
+no inbox put and get), a reply wakes the caller with one event, and the request timeouts of a
+node share one timer armed at the earliest pending deadline instead of one timeout per call.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary, WeakValueDictionary
 
-import simpy
-
 from labsim.network import Network, Node
 
-__all__ = ["Endpoint", "Request", "Response"]
+__all__ = ["Endpoint", "Request", "Response", "delay_until"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,20 @@ class Response:
     body: Any
 
 
+def delay_until(now: float, when: float) -> float:
+    """The delay that makes ``now + delay`` exactly ``when`` in floating point (SimPy adds).
+
+    ``when - now`` alone can land one unit in the last place early or late; a timer meant to
+    fire at a deadline computed earlier must fire at that very time.
+    """
+    delay = when - now
+    while now + delay < when:
+        delay = math.nextafter(delay, math.inf)
+    while delay > 0 and now + delay > when:
+        delay = math.nextafter(delay, -math.inf)
+    return max(delay, 0.0)
+
+
 # The endpoint of each node, per network. Weak both ways: a finished run's network and its
 # endpoints go away together (each endpoint is kept alive by its node's restart hook).
 _ENDPOINTS: WeakKeyDictionary[Network, WeakValueDictionary[str, Endpoint]] = WeakKeyDictionary()
@@ -47,17 +65,24 @@ _ENDPOINTS: WeakKeyDictionary[Network, WeakValueDictionary[str, Endpoint]] = Wea
 class Endpoint:
     """The request/response side of one node: calls out, routes responses, serves requests.
 
-    One endpoint per node (use :meth:`of`); it owns the node's inbox. After a crash the
-    pending calls are forgotten and, on restart, the endpoint starts listening again.
+    One endpoint per node (use :meth:`of`); it receives everything the network delivers to
+    the node. After a crash the pending calls forget their replies (each still times out)
+    and, on restart, the endpoint serves again.
     """
 
     def __init__(self, network: Network, node: str):
         self.network = network
         self.node: Node = network.node(node)
-        self._pending: dict[int, simpy.Event] = {}
+        self._env = network.world.env
+        # corr -> callback for the reply; corr -> callback for the timeout (both pending).
+        self._pending: dict[int, Callable[[Any], Any]] = {}
+        self._timeouts: dict[int, Callable[[Any], Any]] = {}
+        self._deadlines: list[tuple[float, int]] = []  # heap of (deadline, corr)
+        self._timer_at: float | None = None
+        self._timer_token = 0
         self._corr = 0
         self._server: Callable[[Request], Any] | None = None
-        self.node.process(self._dispatch())
+        self.node.receiver = self._receive
         self.node.on_restart(self._restart)
 
     @classmethod
@@ -71,19 +96,16 @@ class Endpoint:
         return endpoint
 
     def _restart(self, node: Node) -> None:
-        self._pending.clear()
-        node.process(self._dispatch())
+        self._pending.clear()  # replies to calls made before the crash are ignored
 
-    def _dispatch(self) -> Generator[Any, Any, None]:
-        inbox = self.node.inbox
-        while True:
-            msg = yield inbox.get()
-            if isinstance(msg, Response):
-                waiter = self._pending.pop(msg.corr, None)
-                if waiter is not None and not waiter.triggered:
-                    waiter.succeed(msg.body)
-            elif isinstance(msg, Request) and self._server is not None:
-                self._server(msg)
+    def _receive(self, msg: Any) -> None:
+        if isinstance(msg, Response):
+            callback = self._pending.pop(msg.corr, None)
+            if callback is not None:
+                del self._timeouts[msg.corr]
+                callback(msg.body)
+        elif isinstance(msg, Request) and self._server is not None:
+            self._server(msg)
 
     def serve(self, handler: Callable[[Request], Any]) -> None:
         """Hand every incoming :class:`Request` to ``handler`` (a node both calls and serves)."""
@@ -93,20 +115,53 @@ class Endpoint:
         """Answer ``request`` with the message ``body``."""
         self.network.send(self.node.name, request.src, Response(request.corr, body))
 
+    def request(self, dst: str, body: Any, timeout: float, callback: Callable[[Any], Any]) -> None:
+        """Send ``body`` to node ``dst``; call ``callback(reply_body)``, or ``callback(None)``
+        after ``timeout`` seconds without a reply — from an event callback, once.
+
+        The callback must not block (it is not a process); use :meth:`call` in a process.
+        """
+        self._corr += 1
+        corr = self._corr
+        deadline = self._env.now + timeout
+        self._pending[corr] = callback
+        self._timeouts[corr] = callback
+        heapq.heappush(self._deadlines, (deadline, corr))
+        self._arm(deadline)
+        self.network.send(self.node.name, dst, Request(body, corr, self.node.name))
+
     def call(self, dst: str, body: Any, timeout: float) -> Generator[Any, Any, Any]:
         """Send ``body`` to node ``dst`` and wait: returns the reply's body, ``None`` on timeout.
 
         Use as ``reply = yield from endpoint.call(...)`` inside a process.
         """
-        self._corr += 1
-        corr = self._corr
-        env = self.network.world.env
-        waiter = env.event()
-        self._pending[corr] = waiter
-        self.network.send(self.node.name, dst, Request(body, corr, self.node.name))
-        timer = env.timeout(timeout)
-        result = yield waiter | timer
-        if waiter in result:
-            return result[waiter]
-        self._pending.pop(corr, None)
-        return None
+        waiter = self._env.event()
+        self.request(dst, body, timeout, waiter.succeed)
+        return (yield waiter)
+
+    # -- the shared request timer -----------------------------------------------------------
+    def _arm(self, deadline: float) -> None:
+        if self._timer_at is not None and self._timer_at <= deadline:
+            return
+        self._timer_at = deadline
+        self._timer_token += 1
+        token = self._timer_token
+        timer = self._env.timeout(delay_until(self._env.now, deadline))
+        timer.callbacks.append(lambda _event: self._expire(token))
+
+    def _expire(self, token: int) -> None:
+        if token != self._timer_token:
+            return  # replaced by a timer armed for an earlier deadline
+        self._timer_at = None
+        now = self._env.now
+        heap, timeouts = self._deadlines, self._timeouts
+        while heap and heap[0][0] <= now:
+            corr = heapq.heappop(heap)[1]
+            callback = timeouts.pop(corr, None)
+            if callback is not None:
+                self._pending.pop(corr, None)
+                callback(None)
+        while heap and heap[0][1] not in timeouts:
+            heapq.heappop(heap)  # answered already
+        if heap:
+            self._arm(heap[0][0])

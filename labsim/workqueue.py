@@ -6,7 +6,8 @@ processing times exponential. (A Kafka topic with ``c`` partitions is instead ``
 queues: a slow partition cannot borrow an idle consumer.)
 
 Recorded tables: ``{name}.processed`` (msg_id, consumer, published, started, finished), and on
-request ``{name}.length`` (the number waiting, sampled: :meth:`WorkQueue.sample_length`) and
+request ``{name}.totals`` (running totals per phase, see :class:`WorkQueue`),
+``{name}.length`` (the number waiting, sampled: :meth:`WorkQueue.sample_length`) and
 ``{name}.state`` (the end state: :meth:`WorkQueue.record_state`).
 """
 
@@ -56,6 +57,11 @@ class WorkQueue:
         capacity: Maximum messages waiting (``None``: unbounded). A full queue makes
             :meth:`put` wait (backpressure) and :meth:`offer` refuse (load shedding).
         record_level: Level of the per-message table (``"full"`` or ``"summary"``).
+        phase: When given, ``phase(msg_id)`` names the phase of each processed message
+            (such as ``"warm-up"`` or ``"steady"``) and the summary-level :class:`Totals`
+            table ``{name}.totals`` keeps, per phase, the count and the sum, minimum and
+            maximum of ``wait`` (publish to start), ``sojourn`` (publish to end) and
+            ``published`` — the figures of a million-message run in bounded memory.
     """
 
     def __init__(
@@ -65,6 +71,7 @@ class WorkQueue:
         *,
         capacity: int | None = None,
         record_level: str = "full",
+        phase: Callable[[Any], Any] | None = None,
     ):
         if not isinstance(name, str) or not name:
             raise ConfigError("name", name, "a non-empty queue name", "WorkQueue")
@@ -80,6 +87,12 @@ class WorkQueue:
             level=record_level,
         ).add
         self._state = world.table(f"{name}.state", STATE_COLUMNS, level="summary").add
+        self._phase = phase
+        self._totals = None
+        if phase is not None:
+            self._totals = world.recorder.totals(
+                f"{name}.totals", ("phase",), ("wait", "sojourn", "published")
+            ).add
         self.published = 0
         self.completed = 0
 
@@ -165,11 +178,15 @@ class WorkQueue:
         sample = service.sample
         rng = self.world.rng(f"{self.name}.{name}")
         record = self._processed
+        totals, phase = self._totals, self._phase
         while True:
             msg = yield get()
             started = env.now
             yield timeout(sample(rng))
             record(msg.msg_id, name, msg.published, started, env.now)
+            if totals is not None:
+                published = msg.published
+                totals(phase(msg.msg_id), started - published, env.now - published, published)
             self.completed += 1
             if handler is not None:
                 handler(msg.msg_id, msg.payload)

@@ -109,9 +109,15 @@ class World:
         """A SimPy timeout event ``delay`` simulated seconds from now."""
         return self.env.timeout(delay, value)
 
-    def table(self, name: str, columns: tuple[str, ...], level: str = "full") -> Table:
+    def table(
+        self,
+        name: str,
+        columns: tuple[str, ...],
+        level: str = "full",
+        order_by: str | None = None,
+    ) -> Table:
         """Shortcut for ``world.recorder.table``."""
-        return self.recorder.table(name, columns, level)
+        return self.recorder.table(name, columns, level, order_by)
 
     def run(self, until: float | None = None) -> None:
         """Advance the simulation until simulated time ``until`` (or until nothing is left).

@@ -8,7 +8,7 @@ import pytest
 
 from labsim import ConfigError
 from labsim.scenarios import network
-from labsim.sweep import MAX_RUNS, RunError, grid_points, sweep
+from labsim.sweep import MAX_RUNS, RunError, grid_points, process_pool, sweep
 
 GRID = {"loss": [0.0, 0.3], "duration": [2.0]}
 
@@ -39,8 +39,17 @@ def test_same_frame_whichever_executor():
         threaded = sweep(network.figures, GRID, seeds=2, executor=pool, progress=False)
     with ProcessPoolExecutor(2) as pool:
         processes = sweep(network.figures, GRID, seeds=2, executor=pool, progress=False)
+    with process_pool(2) as pool:
+        warm = sweep(network.figures, GRID, seeds=2, executor=pool, progress=False)
     pd.testing.assert_frame_equal(serial, threaded)
     pd.testing.assert_frame_equal(serial, processes)
+    pd.testing.assert_frame_equal(serial, warm)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
+def test_process_pool_refuses_a_bad_number_of_workers(workers):
+    with pytest.raises(ConfigError, match="workers"):
+        process_pool(workers)
 
 
 @pytest.mark.cluster

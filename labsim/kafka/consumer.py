@@ -54,6 +54,7 @@ from labsim.kafka.messages import (
     OffsetFetchReply,
     Position,
 )
+from labsim.kafka.processing import process_batch
 from labsim.network import Network, Node
 from labsim.transport import Endpoint
 
@@ -117,7 +118,7 @@ class Consumer:
         self.handler = handler
         self.endpoint = Endpoint.of(network, node)
         self._rng = world.rng(f"consumer-{self.name}")
-        self._consumed = world.table(
+        self._consumed = world.recorder.table(
             "consumed",
             (
                 "time",
@@ -132,6 +133,8 @@ class Consumer:
                 "msg_id",
                 "produced_at",
             ),
+            order_by="time",  # a batch's rows are added at its end, each with its own time
+            typed={"time": "d"},  # a float per record: compact in long runs
         ).add
         self._events = world.table("consumer_events", CONSUMER_EVENTS, level="summary").add
         self._pauses = world.table(
@@ -306,6 +309,16 @@ class Consumer:
             self.positions[tp] = fetched.records[-1].offset + 1
         return accepted
 
+    def _row(self, member: str | None, generation: int) -> Callable[[float, Any, Any], None]:
+        """``row(time, fetched, record)``: one row of ``consumed`` for this member."""
+        add, name, group = self._consumed, self.name, self.config.group
+
+        def row(time: float, fetched: Fetched, r: Any) -> None:
+            add(time, name, member, generation, group, fetched.topic, fetched.partition,
+                r.offset, r.key, r.msg_id, r.timestamp)  # fmt: skip
+
+        return row
+
     def _poll_loop(self) -> Generator[Any, Any, None]:
         cfg = self.config
         env = self.world.env
@@ -333,6 +346,13 @@ class Consumer:
             if cfg.commit == "before":
                 yield from self._commit(assignment)
             member, generation = self.member_id, self.generation
+            if self.handler is None:
+                yield from process_batch(
+                    env, self._rng, cfg.processing, batches, self._row(member, generation)
+                )
+                if cfg.commit == "after":
+                    yield from self._commit(assignment)
+                continue
             for fetched in batches:
                 for r in fetched.records:
                     yield env.timeout(processing.sample(rng))

@@ -24,6 +24,9 @@ __all__ = [
     "murmur2",
 ]
 
+#: Most string keys whose partition a :class:`Partitioner` remembers (then it starts over).
+_KEY_CACHE = 65_536
+
 _M = 0x5BD1E995
 _MASK = 0xFFFFFFFF
 
@@ -103,6 +106,7 @@ class Partitioner:
         self.custom = custom
         self._next: dict[str, int] = {}
         self._sticky: dict[str, tuple[int, int]] = {}  # topic -> (partition, records in batch)
+        self._keyed: dict[tuple[str, int], int] = {}  # (key, partitions) -> partition
 
     def partition(self, topic: str, key: Any, value: Any, num_partitions: int) -> int:
         """Return the partition for one record of ``topic``."""
@@ -114,7 +118,15 @@ class Partitioner:
                 )
             return p
         if key is not None:
-            return kafka_partition(key, num_partitions)
+            if type(key) is not str:
+                return kafka_partition(key, num_partitions)
+            # Hashing is pure Python: remember the partition of recent string keys.
+            cached = self._keyed.get((key, num_partitions))
+            if cached is None:
+                if len(self._keyed) >= _KEY_CACHE:
+                    self._keyed.clear()
+                cached = self._keyed[(key, num_partitions)] = kafka_partition(key, num_partitions)
+            return cached
         if self.null_key == "round-robin":
             p = self._next.get(topic, 0) % num_partitions
             self._next[topic] = p + 1

@@ -17,12 +17,14 @@ attempt with its outcome) and ``acks`` (final outcome per record: offset or fail
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections import deque
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import simpy
 
+from labsim.errors import ConfigError
 from labsim.kafka.assignors import TopicPartition
 from labsim.kafka.broker import Broker
 from labsim.kafka.config import ProducerConfig
@@ -86,13 +88,18 @@ class Producer:
             self.config.null_key, world.rng(f"partitioner-{self.name}"), self.config.batch_size
         )
         self.endpoint = Endpoint.of(network, node)
-        self._in_flight = simpy.Resource(world.env, capacity=self.config.max_in_flight)
+        # Requests in flight (at most max_in_flight) and the batches waiting for a slot.
+        self._in_flight = 0
+        self._queued: deque[_Delivery] = deque()
+        self._crashes = self.node.crashes
         self._batches: dict[TopicPartition, _Batch] = {}
         self._sequence: dict[TopicPartition, int] = {}
         self._count = 0
         self._batch_count = 0
-        self._sends = world.table(
-            "sends", ("time", "producer", "msg_id", "topic", "partition", "key")
+        self._sends = world.recorder.table(
+            "sends",
+            ("time", "producer", "msg_id", "topic", "partition", "key"),
+            typed={"time": "d"},  # a float per record: compact in long runs
         ).add
         self._requests = world.table(
             "produce_requests",
@@ -111,24 +118,40 @@ class Producer:
         done = self.world.env.event()
         self._sends(self.world.env.now, self.name, msg_id, topic, partition, key)
         tp = (topic, partition)
-        batch = self._batches.setdefault(tp, _Batch())
+        batch = self._batches.get(tp)
+        if batch is None:
+            batch = self._batches[tp] = _Batch()
         batch.entries.append(Entry(key, value, msg_id))
         batch.waiters.append(done)
         if len(batch.entries) >= self.config.batch_size or self.config.linger == 0:
             self._flush(tp)
         elif len(batch.entries) == 1:
-            self.node.process(self._linger(tp, batch))
+            self._check_up()
+            crashes = self.node.crashes
+            timer = self.world.env.timeout(self.config.linger)
+            timer.callbacks.append(lambda _event: self._linger_over(tp, batch, crashes))
         return done
 
-    def _linger(self, tp: TopicPartition, batch: _Batch) -> Generator[Any, Any, None]:
-        yield self.world.env.timeout(self.config.linger)
-        if self._batches.get(tp) is batch:
+    def _check_up(self) -> None:
+        if not self.node.up:
+            raise ConfigError(
+                "node", self.node.name, "a node that is up (restart it first)", "Node.process"
+            )
+
+    def _linger_over(self, tp: TopicPartition, batch: _Batch, crashes: int) -> None:
+        if self.node.crashes == crashes and self._batches.get(tp) is batch:
             self._flush(tp)
 
     def _flush(self, tp: TopicPartition) -> None:
         batch = self._batches.pop(tp, None)
         if batch is None:
             return
+        self._check_up()
+        if self.node.crashes != self._crashes:
+            # The node crashed since the last batch: every request in flight died with it.
+            self._crashes = self.node.crashes
+            self._in_flight = 0
+            self._queued.clear()
         topic, partition = tp
         first_seq = None
         if self.config.idempotent:
@@ -136,48 +159,105 @@ class Producer:
             self._sequence[tp] = first_seq + len(batch.entries)
         self._batch_count += 1
         request = Produce(self.name, topic, partition, first_seq, tuple(batch.entries))
-        self.node.process(self._deliver(request, batch.waiters, self._batch_count))
+        delivery = _Delivery(request, batch.waiters, self._batch_count, self._crashes)
+        if self._in_flight < self.config.max_in_flight:
+            self._in_flight += 1
+            self._attempt(delivery)
+        else:
+            self._queued.append(delivery)
 
-    def _deliver(
-        self, request: Produce, waiters: list[simpy.Event], batch_id: int
-    ) -> Generator[Any, Any, None]:
-        env = self.world.env
+    # A delivery is driven by callbacks rather than a process: each attempt is one request,
+    # its answer (or timeout) decides between acknowledging, retrying after the back-off and
+    # giving up. A crash of the producer's node ends every delivery started before it.
+    def _attempt(self, delivery: _Delivery) -> None:
+        if delivery.crashes != self.node.crashes:
+            return
+        delivery.attempt += 1
+        self.endpoint.request(
+            self.broker.name,
+            delivery.request,
+            self.config.request_timeout,
+            partial(self._answered, delivery),
+        )
+
+    def _answered(self, delivery: _Delivery, reply: ProduceReply | ErrorReply | None) -> None:
+        if delivery.crashes != self.node.crashes:
+            return
         cfg = self.config
+        request = delivery.request
+        outcome = _outcome(reply)
+        self._requests(
+            self.world.env.now,
+            self.name,
+            delivery.batch_id,
+            delivery.attempt,
+            request.topic,
+            request.partition,
+            len(delivery.waiters),
+            outcome,
+        )
+        if isinstance(reply, ProduceReply):
+            self._finish(delivery, reply.offsets, True)
+            return
+        if outcome == DUPLICATE_SEQUENCE:
+            # Already appended by an earlier attempt; Kafka treats this as success.
+            self._finish(delivery, (None,) * len(delivery.waiters), True)
+            return
+        # An out-of-order answer means an earlier batch is still being retried: wait for it
+        # without using up this batch's retries (bounded all the same).
+        if outcome != OUT_OF_ORDER_SEQUENCE or delivery.attempt > 20 * (cfg.retries + 1):
+            delivery.failures += 1
+        if delivery.failures > cfg.retries:
+            self._finish(delivery, (None,) * len(delivery.waiters), False)
+            return
+        timer = self.world.env.timeout(cfg.retry_backoff)
+        timer.callbacks.append(lambda _event: self._attempt(delivery))
+
+    def _finish(
+        self, delivery: _Delivery, offsets: tuple[int | None, ...], acknowledged: bool
+    ) -> None:
+        self._in_flight -= 1
+        request = delivery.request
         topic, partition = request.topic, request.partition
-        attempt = 0
-        failures = 0
-        offsets: tuple[int | None, ...] = (None,) * len(waiters)
-        acknowledged = False
-        with self._in_flight.request() as slot:
-            yield slot
-            while True:
-                attempt += 1
-                reply = yield from self.endpoint.call(
-                    self.broker.name, request, cfg.request_timeout
-                )
-                outcome = _outcome(reply)
-                self._requests(
-                    env.now, self.name, batch_id, attempt, topic, partition, len(waiters), outcome
-                )
-                if isinstance(reply, ProduceReply):
-                    offsets, acknowledged = reply.offsets, True
-                    break
-                if outcome == DUPLICATE_SEQUENCE:
-                    # Already appended by an earlier attempt; Kafka treats this as success.
-                    acknowledged = True
-                    break
-                # An out-of-order answer means an earlier batch is still being retried:
-                # wait for it without using up this batch's retries (bounded all the same).
-                if outcome != OUT_OF_ORDER_SEQUENCE or attempt > 20 * (cfg.retries + 1):
-                    failures += 1
-                if failures > cfg.retries:
-                    break
-                yield env.timeout(cfg.retry_backoff)
-        now = env.now
+        now = self.world.env.now
         outcome = "ok" if acknowledged else "failed"
-        for entry, done, offset in zip(request.entries, waiters, offsets, strict=True):
+        for entry, done, offset in zip(request.entries, delivery.waiters, offsets, strict=True):
             self._acks(now, self.name, entry.msg_id, topic, partition, offset, outcome)
-            done.succeed(SendResult(entry.msg_id, acknowledged, topic, partition, offset))
+            _settle(done, SendResult(entry.msg_id, acknowledged, topic, partition, offset))
+        if self._queued:
+            self._in_flight += 1
+            self._attempt(self._queued.popleft())
+
+
+def _settle(event: simpy.Event, value: Any) -> None:
+    """Succeed ``event`` with ``value``; without waiters, settle it without scheduling it.
+
+    Most sends are never waited on: such an event is marked processed (as SimPy leaves an
+    event once its callbacks ran), so a later ``yield`` of it gets ``value`` at once — the
+    same as if it had gone through the event queue, one event cheaper per record.
+    """
+    if event.callbacks:
+        event.succeed(value)
+    else:
+        event._ok = True  # what Event.succeed sets, without scheduling
+        event._value = value
+        event.callbacks = None  # type: ignore[assignment]  # processed
+
+
+class _Delivery:
+    """One batch on its way to the broker: the request, its senders' events, the attempts."""
+
+    __slots__ = ("attempt", "batch_id", "crashes", "failures", "request", "waiters")
+
+    def __init__(
+        self, request: Produce, waiters: list[simpy.Event], batch_id: int, crashes: int
+    ) -> None:
+        self.request = request
+        self.waiters = waiters
+        self.batch_id = batch_id
+        self.crashes = crashes
+        self.attempt = 0
+        self.failures = 0
 
 
 class _Batch:

@@ -1,10 +1,11 @@
 """A simulated network of named nodes over a networkx graph.
 
 ``network.send(src, dst, msg)`` puts ``msg`` into the destination node's ``inbox`` (a SimPy
-store) after the link's latency. Links can lose, duplicate and reorder messages; partitions
-(two-way or one-way) drop what crosses them; a crashed node drops what arrives and its
-processes are interrupted; a restarted node runs its restart hooks so models can rebuild
-state. Each node has a physical clock with skew and drift (``node.clock()``).
+store) after the link's latency, or hands it to the node's ``receiver`` when one is set (the
+request/response endpoint of :mod:`labsim.transport` sets one). Links can lose, duplicate
+and reorder messages; partitions (two-way or one-way) drop what crosses them; a crashed node
+drops what arrives and its processes are interrupted; a restarted node runs its restart hooks
+so models can rebuild state. Each node has a physical clock with skew and drift (``node.clock()``).
 
 Faults are kept as a set of *active* faults (:meth:`Network.start_fault`,
 :meth:`Network.end_fault`); the nodes, links, partitions and clocks are recomputed from the
@@ -76,6 +77,7 @@ class Network(ActiveFaults):
         name: str = "net",
     ):
         self.world = world
+        self._env = world.env
         self.name = name
         if isinstance(latency, (int, float)) and not isinstance(latency, bool):
             check_positive("latency", latency, "Network")
@@ -111,9 +113,14 @@ class Network(ActiveFaults):
         self._fault_rows = world.table(self.faults_table, FAULT_COLUMNS, level="summary").add
         self._rng = world.rng(f"{name}.links")
         self._seq = 0
-        self._sends = world.table(f"{name}.sends", ("msg_id", "time", "src", "dst")).add
-        self._deliveries = world.table(
-            f"{name}.deliveries", ("msg_id", "time", "src", "dst", "sent_at", "copy")
+        # Times and ids stored as compact numbers: a long run sends millions of messages.
+        self._sends = world.recorder.table(
+            f"{name}.sends", ("msg_id", "time", "src", "dst"), typed={"msg_id": "q", "time": "d"}
+        ).add
+        self._deliveries = world.recorder.table(
+            f"{name}.deliveries",
+            ("msg_id", "time", "src", "dst", "sent_at", "copy"),
+            typed={"msg_id": "q", "time": "d", "sent_at": "d", "copy": "q"},
         ).add
         self._drops = world.table(
             f"{name}.drops", ("msg_id", "time", "src", "dst", "reason"), level="summary"
@@ -167,17 +174,19 @@ class Network(ActiveFaults):
         Returns:
             The network-level message id (as in the recorded tables).
         """
-        link = self.links.get((src, dst))
+        pair = (src, dst)
+        link = self.links.get(pair)
         if link is None:
             link = self.link(src, dst)  # raises a ConfigError naming the bad node or link
         self._seq += 1
         msg_id = self._seq
-        now = self.world.env.now
+        env = self._env
+        now = env.now
         self._sends(msg_id, now, src, dst)
         if not self.nodes[src].up:
             self._drops(msg_id, now, src, dst, "sender-down")
             return msg_id
-        if (src, dst) in self._blocked:
+        if pair in self._blocked:
             self._drops(msg_id, now, src, dst, "partition")
             return msg_id
         rng = self._rng
@@ -185,15 +194,17 @@ class Network(ActiveFaults):
             self._drops(msg_id, now, src, dst, "loss")
             return msg_id
         copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
+        reorder = self.reorder
         for copy in range(copies):
             arrival = now + link.latency.sample(rng) * link.slow
-            if not self.reorder:
+            if not reorder:
                 # FIFO link: never arrive before a message sent earlier on the same link.
                 if arrival < link.last_arrival:
                     arrival = link.last_arrival
                 link.last_arrival = arrival
-            timeout = self.world.env.timeout(arrival - now)
-            timeout.callbacks.append(partial(self._arrive, msg_id, src, dst, msg, now, copy))
+            env.timeout(arrival - now).callbacks.append(
+                partial(self._arrive, msg_id, src, dst, msg, now, copy)
+            )
         return msg_id
 
     def _arrive(
@@ -208,10 +219,14 @@ class Network(ActiveFaults):
     ) -> None:
         node = self.nodes[dst]
         if not node.up:
-            self._drops(msg_id, self.world.env.now, src, dst, "receiver-down")
+            self._drops(msg_id, self._env.now, src, dst, "receiver-down")
             return
-        self._deliveries(msg_id, self.world.env.now, src, dst, sent_at, copy)
-        node.inbox.put(msg)
+        self._deliveries(msg_id, self._env.now, src, dst, sent_at, copy)
+        receiver = node.receiver
+        if receiver is None:
+            node.inbox.put(msg)
+        else:
+            receiver(msg)
 
     # -- faults (shorthands; the bookkeeping is in ActiveFaults) -------------------------
     def partition(self, *groups: Iterable[str]) -> int:

@@ -33,17 +33,25 @@ class Crash:
 
 
 class Node:
-    """A host on the network: an inbox, a liveness flag, a clock, and the processes it runs."""
+    """A host on the network: an inbox, a liveness flag, a clock, and the processes it runs.
+
+    ``crashes`` counts the crashes so far: a callback started before a crash compares it to
+    tell that the node went down meanwhile (its processes are interrupted; callbacks are not).
+    """
 
     def __init__(self, network: Network, name: str):
         self.network = network
         self.name = name
         self.inbox = simpy.Store(network.world.env)
+        #: When set (by :class:`labsim.transport.Endpoint`), the network hands each arriving
+        #: message to ``receiver(msg)`` at its arrival instead of putting it in the inbox.
+        self.receiver: Callable[[Any], Any] | None = None
         self.up = True
         self.skew = 0.0
         # The skew the node has when no clock-skew fault is active (``Network.set_clock``).
         self.base_skew = 0.0
         self.drift = 0.0
+        self.crashes = 0
         self._processes: set[simpy.Process] = set()
         self._restart_hooks: list[Callable[[Node], Any]] = []
 
@@ -89,6 +97,7 @@ class Node:
         crashes a node with :meth:`Network.crash` (a recorded fault) instead.
         """
         self.up = False
+        self.crashes += 1
         self.inbox.items.clear()
         # A get() left pending by an interrupted process would still take the next message
         # (a SimPy pitfall): cancel them so the restarted node's processes receive it.

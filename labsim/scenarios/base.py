@@ -18,7 +18,10 @@ A scenario declares
     result.summary["delivered_fraction"], result.frames["net.deliveries"]
 
 Every run takes ``record_level``: ``"summary"`` keeps only the tables the summary needs, for
-big runs and sweeps.
+big runs and sweeps (:meth:`Scenario.figures`, which sweeps call, runs at that level). For a
+summary-level run to stay in bounded memory, a scenario's :attr:`Scenario.summary_tables` must
+not grow with the messages: record running totals (:meth:`labsim.record.Recorder.totals`)
+rather than one row per message, as the ``queueing`` scenario does.
 """
 
 from __future__ import annotations

@@ -154,7 +154,9 @@ class QueueingScenario(Scenario):
     description = "an M/M/c workload through one work queue, against Erlang C (lesson 12)"
     lesson = "12_scaling_and_backpressure"
     Params = QueueingParams
-    summary_tables = ("queue.processed", "queue.length")
+    # queue.processed (one row per message) is recorded at the full level only; at the summary
+    # level the per-phase running totals give the same figures in bounded memory.
+    summary_tables = ("queue.length", "queue.totals")
 
     def build(self, p: QueueingParams, world: World, plan: FaultPlan) -> WorkQueue:
         if p.utilisation >= 1:
@@ -165,7 +167,7 @@ class QueueingScenario(Scenario):
                 ConfigWarning,
                 stacklevel=4,
             )
-        queue = WorkQueue(world)
+        queue = WorkQueue(world, phase=_Phase(int(p.messages * WARMUP_FRACTION)))
         service = Exponential(p.service_rate)
         for i in range(p.consumers):
             queue.add_consumer(f"consumer-{i}", service)
@@ -182,6 +184,9 @@ class QueueingScenario(Scenario):
 
     def summarize(self, p: QueueingParams, frames: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
         processed = frames["queue.processed"]
+        totals = frames.get("queue.totals")
+        if totals is not None and not totals.empty:  # recorded at every level
+            return _summary_from_totals(p, totals, frames["queue.length"])
         published = processed["published"].to_numpy()
         started = processed["started"].to_numpy()
         steady = processed["msg_id"].to_numpy() >= int(p.messages * WARMUP_FRACTION)
@@ -197,13 +202,52 @@ class QueueingScenario(Scenario):
         }
 
 
+class _Phase:
+    """``"warm-up"`` for the first ``warmup`` messages (ids 0, 1, ...), then ``"steady"``."""
+
+    __slots__ = ("warmup",)
+
+    def __init__(self, warmup: int):
+        self.warmup = warmup
+
+    def __call__(self, msg_id: int) -> str:
+        return "steady" if msg_id >= self.warmup else "warm-up"
+
+
+def _summary_from_totals(
+    p: QueueingParams, totals: pd.DataFrame, lengths: pd.DataFrame
+) -> dict[str, Any]:
+    """The summary from the per-phase totals, the same at every recording level (the same
+    figures as from the per-message rows, up to the order in which the sums are added)."""
+    steady = totals[totals["phase"] == "steady"].iloc[0]
+    count = int(totals["count"].sum())
+    span = float(totals["published_max"].max() - totals["published_min"].min())
+    if span <= 0 or count < 2 or lengths.empty:
+        raise ConfigError("messages", p.messages, "a run long enough for Little's law", "queueing")
+    lam = (count - 1) / span
+    w = float(totals["wait_sum"].sum()) / count
+    big_l = float(lengths["waiting"].mean())
+    return {
+        "wait_mean": float(steady["wait_sum"] / steady["count"]),
+        "erlang_c_wait": erlang_c_wait(p.arrival_rate, p.service_rate, p.consumers),
+        "utilisation": p.utilisation,
+        "sojourn_mean": float(steady["sojourn_sum"] / steady["count"]),
+        "little_relative_error": abs(big_l - lam * w) / (lam * w) if w > 0 else float("nan"),
+    }
+
+
 SCENARIO = QueueingScenario()
 run = SCENARIO.run
 figures = SCENARIO.figures
 
 
 def mmc(
-    arrival_rate: float, service_rate: float, consumers: int, messages: int = 10_000, seed: int = 0
+    arrival_rate: float,
+    service_rate: float,
+    consumers: int,
+    messages: int = 10_000,
+    seed: int = 0,
+    record_level: str = "full",
 ) -> Result:
     """Run an M/M/c workload through a work queue with competing consumers.
 
@@ -213,6 +257,8 @@ def mmc(
         consumers: c, the number of competing consumers (>= 1).
         messages: Messages to publish (>= 10).
         seed: Seed of the run.
+        record_level: ``"full"`` (every message's row) or ``"summary"`` (per-phase totals
+            only: the same summary figures, in memory that does not grow with ``messages``).
 
     Returns:
         The ``queueing`` scenario's :class:`~labsim.result.Result`: ``.wait_mean``,
@@ -226,6 +272,7 @@ def mmc(
     """
     return SCENARIO.run(
         seed=seed,
+        record_level=record_level,
         arrival_rate=arrival_rate,
         service_rate=service_rate,
         consumers=consumers,
