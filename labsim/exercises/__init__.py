@@ -14,6 +14,7 @@ module          lessons
 ``sagas``       07 sagas, 08 outbox and CDC
 ``replication`` 09 conflict resolution
 ``scaling``     10 scaling and backpressure
+``operations``  13 observability
 =============== ===================================================
 """
 
@@ -31,6 +32,7 @@ from labsim.exercises.eventsourcing import (
     check_pending_events,
     check_upcaster,
 )
+from labsim.exercises.operations import check_dlq_alert, check_incident
 from labsim.exercises.replication import check_gcounter_merge, check_lww_winner
 from labsim.exercises.sagas import check_compensation_plan, check_zombies_and_ghosts
 from labsim.exercises.scaling import check_consumers_needed, check_utilisation
@@ -44,9 +46,11 @@ __all__ = [
     "check_compensation_plan",
     "check_consumers_needed",
     "check_delivered_fraction",
+    "check_dlq_alert",
     "check_fresh_probability",
     "check_gcounter_merge",
     "check_idle_consumers",
+    "check_incident",
     "check_lww_winner",
     "check_moved_partitions",
     "check_partition_function",

@@ -24,6 +24,7 @@ def _registry() -> dict[str, Scenario]:
         groups,
         late_duplicate,
         network,
+        observability,
         outbox,
         poison_loop,
         queueing,
@@ -49,6 +50,7 @@ def _registry() -> dict[str, Scenario]:
         saga_isolation,
         outbox,
         conflicts,
+        observability,
         capstone,
     )
     return {m.SCENARIO.name: m.SCENARIO for m in modules}
