@@ -244,3 +244,23 @@ def test_check_dlq_alert_rejects_a_fixed_threshold_and_accepts_a_growth_rule():
     good = {"name": "dlq growing", "metric": "dlq_depth", "op": "rising", "threshold": 3,
             "window_s": 5}  # fmt: skip
     assert check_dlq_alert(good) and check_dlq_alert(AlertRule(**good), seed=3)
+
+
+def test_a_firing_the_run_without_the_fault_has_too_is_no_detection():
+    faults = pd.DataFrame({"start": [3.0], "end": [6.0]})
+    with_fault = _frame([0, 0, 0, 9, 9, 9, 0, 0])  # fires at 4
+    anyway = _frame([0, 0, 0, 0, 9, 9, 0, 0])  # the same rule fires at 5 without the fault
+    rule = AlertRule("dlq", "dlq_depth", "above", 5)
+    alone = score_alerts([rule], with_fault, faults).iloc[0]
+    assert alone["detection_delay_s"] == 1.0 and alone["false_alarms"] == 0
+    compared = score_alerts([rule], with_fault, faults, baseline=anyway, match_s=1.0).iloc[0]
+    assert math.isnan(compared["detection_delay_s"]) and compared["false_alarms"] == 1
+    with pytest.raises(ConfigError):
+        score_alerts([rule], with_fault, faults, match_s=-1)
+
+
+def test_check_dlq_alert_explains_a_too_sensitive_growth_rule():
+    touchy = check_dlq_alert(
+        {"name": "d", "metric": "dlq_depth", "op": "rising", "threshold": 0, "window_s": 30}
+    )
+    assert not touchy and "shorter window" in touchy.message

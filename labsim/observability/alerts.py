@@ -179,6 +179,8 @@ def score_alerts(
     incidents: pd.DataFrame,
     *,
     grace_s: float = 15.0,
+    baseline: pd.DataFrame | None = None,
+    match_s: float = 2.0,
 ) -> pd.DataFrame:
     """How well each rule did against the faults that really happened.
 
@@ -189,14 +191,21 @@ def score_alerts(
             of the run's ``faults`` frame); empty for a run without faults.
         grace_s: A firing up to this long after a fault ended still counts as caused by it (the
             backlog the fault left takes a while to drain).
+        baseline: The signals of the same run without the fault (same seed: the lab's random
+            streams make it the same run but for the fault). A firing within ``match_s`` seconds
+            of one of the rule's firings there happened anyway: it is a false alarm, not a
+            detection, even during the fault.
+        match_s: How close two firings must be to count as the same.
 
     Returns:
         One row per rule: ``firings``, ``first_fired_at``, ``detection_delay_s`` (first firing
         within a fault's window minus the fault's start, NaN: the fault was missed),
-        ``false_alarms`` (firings with no fault active or recently ended).
+        ``false_alarms`` (firings with no fault active or recently ended, or that the baseline
+        has too).
     """
-    if not is_real(grace_s) or grace_s < 0:
-        raise ConfigError("grace_s", grace_s, "seconds >= 0", "score_alerts")
+    for name, value in (("grace_s", grace_s), ("match_s", match_s)):
+        if not is_real(value) or value < 0:
+            raise ConfigError(name, value, "seconds >= 0", "score_alerts")
     spans = [
         (float(s), float(e) + grace_s)
         for s, e in zip(incidents["start"], incidents["end"], strict=True)
@@ -204,8 +213,19 @@ def score_alerts(
     rows = []
     for rule in rules:
         fired = evaluate(rule, metrics)["fired_at"].to_numpy(dtype=float)
-        caused = [any(s <= t <= e for s, e in spans) for t in fired]
-        delays = [t - s for s, e in spans for t in fired if s <= t <= e]
+        anyway = (
+            evaluate(rule, baseline)["fired_at"].to_numpy(dtype=float)
+            if baseline is not None
+            else np.array([])
+        )
+        fired_anyway = [bool(np.any(np.abs(anyway - t) <= match_s)) for t in fired]
+        caused = [
+            not a and any(s <= t <= e for s, e in spans)
+            for t, a in zip(fired, fired_anyway, strict=True)
+        ]
+        delays = [
+            t - s for s, e in spans for t, c in zip(fired, caused, strict=True) if c and s <= t <= e
+        ]
         rows.append(
             {
                 "rule": rule.name,

@@ -85,8 +85,10 @@ def draw_trace(trace: pd.DataFrame, ax: Axes, *, title: str | None = None) -> Ax
     y = {s: len(lanes) - 1 - i for i, s in enumerate(lanes)}
     pos = {r.event_id: (i, y[r.service]) for i, r in enumerate(trace.itertuples(index=False))}
     edges = [(a, b) for a, b in graph.edges if a in pos and b in pos]
+    # curved, so that an arrow skipping a lane does not look like it passes through a step
     nx.draw_networkx_edges(graph, pos, edgelist=edges, ax=ax, edge_color=COLORS["neutral"],
-                           arrows=True, arrowsize=12, node_size=120)  # fmt: skip
+                           arrows=True, arrowsize=12, node_size=120,
+                           connectionstyle="arc3,rad=0.3")  # fmt: skip
     failed = trace["event_type"].str.contains("failed|cancelled|dead-lettered")
     for ok, color, label in ((True, COLORS["ok"], "step"), (False, COLORS["faulty"], "failure")):
         part = trace[failed != ok]

@@ -175,9 +175,11 @@ def _shop(
         n += 1
         order = f"o{n}"
         qty = 1 + rng.randrange(3)
+        # Decided when the order is placed, so every incident sees the same malformed addresses.
+        malformed = bool(p.poison_every) and rng.randrange(p.poison_every) == 0
         placed = Event(
             "order.placed",
-            {"order": order, "qty": qty, "amount": round(qty * 19.99, 2)},
+            {"order": order, "qty": qty, "amount": round(qty * 19.99, 2), "malformed": malformed},
             source="shop",
             correlation_id=order,
         )
@@ -187,7 +189,6 @@ def _shop(
 
 def _accept(world: World, p: ObservabilityParams, s: _Pipeline, emails: Any, trace: Any) -> Any:
     seen: set[str] = set()
-    rng = world.rng("shop")
 
     def handle(record: Any, consumer: Consumer) -> None:
         placed: Event = record.value
@@ -201,8 +202,7 @@ def _accept(world: World, p: ObservabilityParams, s: _Pipeline, emails: Any, tra
         s.store.append(f"order-{order}", [accepted])
         created = accepted.caused("order.created", {"saga": order, **placed.data}, source="order")
         s.orders.place_caused(created)
-        poison = p.poison_every and rng.randrange(p.poison_every) == 0
-        emails.publish(Message(order, body={"malformed": bool(poison)}))
+        emails.publish(Message(order, body={"malformed": placed.data["malformed"]}))
 
     return handle
 
@@ -318,7 +318,7 @@ class ObservabilityScenario(Scenario):
         return pipeline
 
     def until(self, p: ObservabilityParams) -> float:
-        return p.duration
+        return p.duration + 5.0  # the last orders finish; the dashboard stops at duration
 
     def finish(self, p: ObservabilityParams, system: _Pipeline, world: World) -> None:
         record_event_log(world, system.store)
