@@ -29,6 +29,7 @@ SMALL = {
     "10_outbox_cdc": {"ORDERS": 120},
     "11_conflict_resolution": {"WRITES": 30, "SEEDS": 1, "SKEWS": [0.0, 2.0]},
     "12_scaling_and_backpressure": {"MESSAGES": 2000, "ARRIVAL_RATES": [1.0, 3.0], "GRID": [1, 3]},
+    "13_observability": {"INCIDENT_FOR": 8.0},
     "15_capstone": {"ROBUSTNESS_SEEDS": [OTHER_SEED]},
     "14_challenges": {"SEEDS": 3},
 }

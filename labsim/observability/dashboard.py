@@ -53,7 +53,7 @@ def plot_dashboard(
     if missing:
         raise ConfigError("metrics", missing, "a dashboard_metrics frame with every signal", title)
     t = metrics["time"]
-    fig, axes = plt.subplots(3, 2, figsize=(12, 9.5), sharex=True)
+    fig, axes = plt.subplots(3, 2, figsize=(12, 10), sharex=True)
     flat = axes.ravel()
     lag, dlq, proc, util, sagas, age = flat
     for i, column in enumerate(_columns(metrics, "lag_p")):
@@ -82,7 +82,7 @@ def plot_dashboard(
         flat[0].plot([], [], color=COLORS["ink"], ls=":", label="an alert fired")
     for ax in flat:
         ax.legend(fontsize=8, loc="upper left", ncol=2)
-    for ax in flat[-2:]:
+    for ax in flat:
         ax.set_xlabel("time (s)")
     fig.suptitle(title)
     fig.tight_layout()
