@@ -38,8 +38,15 @@ from labsim import plots
 from labsim.claims import claim
 from labsim.exercises import check_dlq_alert, check_incident
 from labsim.metrics import fault_intervals
-from labsim.observability import (AlertRule, dashboard_metrics, draw_trace, evaluate, order_trace, plot_dashboard,
-                                  score_alerts)
+from labsim.observability import (
+    AlertRule,
+    dashboard_metrics,
+    draw_trace,
+    evaluate,
+    order_trace,
+    plot_dashboard,
+    score_alerts,
+)
 from labsim.scenarios import observability
 
 plots.use_style()
@@ -234,7 +241,8 @@ print(check_incident(hidden, *solution))
 trace_rows = crash.frames["trace"]
 placed = trace_rows[trace_rows["event_type"] == "order.placed"].set_index("correlation_id")["time"]
 accepted = trace_rows[trace_rows["event_type"] == "order.accepted"].set_index("correlation_id")["time"]
-waited = (accepted - placed.reindex(accepted.index))[placed.reindex(accepted.index).between(INCIDENT_AT, INCIDENT_AT + INCIDENT_FOR)]
+placed = placed.reindex(accepted.index)
+waited = (accepted - placed)[placed.between(INCIDENT_AT, INCIDENT_AT + INCIDENT_FOR)]
 order = waited.idxmax()
 trace = order_trace(crash.frames, order)
 print(trace.assign(time=trace["time"].round(3)).to_string(index=False))
@@ -244,7 +252,8 @@ plt.show()
 
 # %%
 hops = trace.set_index("event_id")["time"]
-gaps = {(cause, effect): hops[effect] - hops[cause] for cause, effect in zip(trace["causation_id"], trace["event_id"]) if cause in hops}
+gaps = {(cause, effect): hops[effect] - hops[cause]
+        for cause, effect in zip(trace["causation_id"], trace["event_id"], strict=True) if cause in hops}
 longest = max(gaps, key=gaps.get)
 kind = trace.set_index("event_id")["event_type"]
 claim("every cause in the trace is a step of the same trace: one connected causal chain",
