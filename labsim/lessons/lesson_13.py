@@ -19,7 +19,7 @@ class Parameters(Params):
     context = "13_observability parameters"
 
     SEED: int = seed_param(13)
-    RATE: float = same_as(ObservabilityParams, "rate", 20.0, ge=5, gt=None, le=60)
+    RATE: float = same_as(ObservabilityParams, "rate", 20.0, ge=5, gt=None, le=40, soft_max=None)
     INCIDENT_AT: float = same_as(
         ObservabilityParams, "incident_at", 20.0, ge=10, le=40, soft_max=None
     )

@@ -18,7 +18,7 @@ PANELS = (
     ("Dead-letter queue depth", "messages waiting"),
     ("Processing time (placed → accepted)", "time (s)"),
     ("Consumer utilisation", "busy fraction"),
-    ("Saga states", "sagas"),
+    ("Saga states", "sagas (in flight) or sagas/s"),
     ("Read-model age", "oldest unprojected event (s)"),
 )
 
