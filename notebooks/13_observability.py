@@ -46,6 +46,7 @@ from labsim.observability import (
     order_trace,
     plot_dashboard,
     score_alerts,
+    signal_summary,
 )
 from labsim.scenarios import observability
 
@@ -101,16 +102,17 @@ c2_parts = [f"lag_p{p}" for _, p in first["partitions"]]
 others = [c for c in crash_m.columns if c.startswith("lag_p") and c not in c2_parts]
 during = crash_m[crash_m["time"].between(INCIDENT_AT, INCIDENT_AT + INCIDENT_FOR + 5)]  # the crash and 5 s after
 before = crash_m[crash_m["time"].between(5, INCIDENT_AT - 1)]
-print(f"c2 held {', '.join(p.removeprefix('lag_') for p in c2_parts)}; "
-      f"max lag there {int(during[c2_parts].max().max())}, elsewhere {int(during[others].max().max())}")
+early = crash_m[crash_m["time"].between(INCIDENT_AT, INCIDENT_AT + 5)]  # before the session timeout (6 s)
+print(f"c2 held {', '.join(p.removeprefix('lag_') for p in c2_parts)}; in the crash's first 5 s the max lag there "
+      f"was {int(early[c2_parts].max().max())}, elsewhere {int(early[others].max().max())}")
 
 # %%
 claim("c2's utilisation falls to 0 while it is down",
       (during["util_c2"] == 0).any() and (before["util_c2"] > 0).all(),
       f"lowest {during['util_c2'].min():g} from the crash on, {before['util_c2'].min():.2f} before")
 claim("the lag that climbs is on c2's partitions",
-      during[c2_parts].max().max() > 2 * during[others].max().max(),
-      f"{int(during[c2_parts].max().max())} vs {int(during[others].max().max())} records")
+      early[c2_parts].max().max() > 2 * early[others].max().max(),
+      f"{int(early[c2_parts].max().max())} vs {int(early[others].max().max())} records in the first 5 s")
 claim("the p99 processing time jumps from a fraction of a second to seconds",
       during["processing_p99_s"].max() > 1 > before["processing_p99_s"].max(),
       f"{before['processing_p99_s'].max():.2f} s before, up to {during['processing_p99_s'].max():.1f} s")
@@ -121,8 +123,9 @@ claim("downstream stays healthy: the read model is never a second behind and no 
       f"at most {int(during['sagas_in_flight'].max())} sagas in flight")
 
 # %% [markdown]
-# The lag climbs only on c2's partitions, and only until the group's **session timeout** (6 s) gives them to c1
-# and c3, whose utilisation then jumps while they drain the backlog. The p99 rises *late*: a stuck record counts
+# The lag climbs on c2's partitions, until the group's **session timeout** (6 s) gives them to c1 and c3,
+# whose utilisation then jumps while they drain the backlog (the rebalance pauses every member for a moment, so
+# the other partitions blip too). The p99 rises *late*: a stuck record counts
 # only once it is processed — percentiles of finished work hide the work that is not finishing, which is why
 # lag is the earlier signal. Downstream stays healthy: fewer sagas finish per second while orders wait upstream,
 # then they catch up, but none pile up in flight and the read model never falls behind.
@@ -193,6 +196,8 @@ claim("each incident is caught by at least one rule",
 hidden, hidden_m = run("hidden")
 plot_dashboard(hidden_m, title="Something happened. What, and when?")
 plt.show()
+print("The dashboard in numbers (each panel's headline signal):")
+print(signal_summary(hidden_m).to_string(index=False))
 print("incidents it can be:", ", ".join(observability.INCIDENTS))
 
 # %% [markdown]

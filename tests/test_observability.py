@@ -264,3 +264,23 @@ def test_check_dlq_alert_explains_a_too_sensitive_growth_rule():
         {"name": "d", "metric": "dlq_depth", "op": "rising", "threshold": 0, "window_s": 30}
     )
     assert not touchy and "shorter window" in touchy.message
+
+
+def test_signal_summary_names_the_worst_member_and_when():
+    from labsim.observability import signal_summary
+
+    metrics = pd.DataFrame(
+        {
+            "time": [1.0, 2.0, 3.0],
+            "lag_p0": [0, 5, 1],
+            "lag_p1": [0, 1, 9],
+            "util_c1": [0.3, 0.3, 0.3],
+            "util_c2": [0.3, 0.0, 0.2],
+            "dlq_depth": [0, 0, 2],
+        }
+    )
+    rows = signal_summary(metrics).set_index("signal")
+    worst = rows.loc["lag (worst partition)"]
+    assert [worst["extreme"], worst["at (s)"], worst["where"]] == [9, 3, "p1"]
+    assert rows.loc["utilisation (least busy)", ["extreme", "where"]].tolist() == [0.0, "c2"]
+    assert "sagas in flight" not in rows.index  # a missing signal is left out

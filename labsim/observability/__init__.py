@@ -13,7 +13,7 @@ Everything here reads a run's frames (layer 3, beside ``checks`` and ``plots``):
 
 from labsim.observability.alerts import OPS, AlertRule, evaluate, score_alerts
 from labsim.observability.dashboard import plot_dashboard
-from labsim.observability.signals import dashboard_metrics, saga_spans
+from labsim.observability.signals import dashboard_metrics, saga_spans, signal_summary
 from labsim.observability.tracing import draw_trace, order_trace
 
 __all__ = [
@@ -26,4 +26,5 @@ __all__ = [
     "plot_dashboard",
     "saga_spans",
     "score_alerts",
+    "signal_summary",
 ]

@@ -33,7 +33,13 @@ import pandas as pd
 
 from labsim.errors import ConfigError, check_positive
 
-__all__ = ["SAGA_END_EVENTS", "SAGA_START_EVENT", "dashboard_metrics", "saga_spans"]
+__all__ = [
+    "SAGA_END_EVENTS",
+    "SAGA_START_EVENT",
+    "dashboard_metrics",
+    "saga_spans",
+    "signal_summary",
+]
 
 #: The event that starts a saga and the events that end it (choreographed order saga).
 SAGA_START_EVENT = "order.created"
@@ -180,3 +186,42 @@ def dashboard_metrics(
         age = _read_model_age(frames["event_log"], frames["projected"], times)
         parts.append(pd.DataFrame({"read_model_age_s": age}))
     return pd.concat(parts, axis=1).round(4)
+
+
+def signal_summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The dashboard in numbers: per panel's headline signal, its median, its extreme and when.
+
+    The extreme is the largest value, except for utilisation, where it is the smallest (an idle
+    consumer is the news); for a family (``lag_p*``, ``util_*``) the row names the member.
+    """
+    rows = []
+    lags = [c for c in metrics.columns if c.startswith("lag_p")]
+    utils = [c for c in metrics.columns if c.startswith("util_")]
+    picks = [
+        ("lag (worst partition)", lags, "max"),
+        ("dead-letter depth", ["dlq_depth"], "max"),
+        ("processing p99 (s)", ["processing_p99_s"], "max"),
+        ("utilisation (least busy)", utils, "min"),
+        ("sagas in flight", ["sagas_in_flight"], "max"),
+        ("read-model age (s)", ["read_model_age_s"], "max"),
+    ]
+    for label, columns, how in picks:
+        columns = [c for c in columns if c in metrics.columns]
+        if not columns:
+            continue
+        block = metrics[columns]
+        series = block.max(axis=1) if how == "max" else block.min(axis=1)
+        at = series.idxmax() if how == "max" else series.idxmin()
+        member = block.loc[at].idxmax() if how == "max" else block.loc[at].idxmin()
+        rows.append(
+            {
+                "signal": label,
+                "median": round(float(series.median()), 3),
+                "extreme": round(float(series[at]), 3),
+                "at (s)": float(metrics.loc[at, "time"]),
+                "where": member.removeprefix("lag_").removeprefix("util_")
+                if len(columns) > 1
+                else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=["signal", "median", "extreme", "at (s)", "where"])
