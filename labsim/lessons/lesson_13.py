@@ -33,4 +33,4 @@ class Parameters(Params):
         soft_max=None,
         doc="how long each incident lasts (section 3 is about incidents shorter than 30 s)",
     )
-    DLQ_LIMIT: int = param(5, "the naive alert's dead-letter depth threshold", ge=1, le=1000)
+    DLQ_LIMIT: int = param(5, "the naive alert's dead-letter depth threshold", ge=1, le=20)
