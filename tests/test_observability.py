@@ -284,3 +284,15 @@ def test_signal_summary_names_the_worst_member_and_when():
     assert [worst["extreme"], worst["at (s)"], worst["where"]] == [9, 3, "p1"]
     assert rows.loc["utilisation (least busy)", ["extreme", "where"]].tolist() == [0.0, "c2"]
     assert "sagas in flight" not in rows.index  # a missing signal is left out
+
+
+def test_check_incident_wants_a_number_of_seconds_and_knows_a_quiet_run():
+    hidden = observability.run("hidden", 0)
+    name, start = observability.incident_of(hidden.plan)
+    assert check_incident(hidden, name, np.float64(start))
+    text = check_incident(hidden, name, "twenty")
+    assert not text and "number of seconds" in text.message
+    quiet = observability.run("none", 0)
+    assert check_incident(quiet, "none", None)
+    noise = check_incident(quiet, "payment-crash", 20)
+    assert not noise and "no incident" in noise.message

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from labsim.errors import ConfigError
+from labsim.errors import ConfigError, is_real
 from labsim.exercises.base import ExerciseResult
 from labsim.metrics import fault_intervals
 from labsim.observability import AlertRule, dashboard_metrics, score_alerts
@@ -69,11 +69,11 @@ def check_incident(result: Result, incident: str, start: float | None) -> Exerci
         )
     if real == "none":
         return ExerciseResult(name, True, "no incident: every panel stayed within its noise")
-    if (
-        start is None
-        or not isinstance(start, int | float)
-        or abs(start - real_start) > START_TOLERANCE
-    ):
+    if start is None or not is_real(start):
+        return ExerciseResult(
+            name, False, f"right incident ({real}); now give `start` as a number of seconds"
+        )
+    if abs(start - real_start) > START_TOLERANCE:
         return ExerciseResult(
             name,
             False,
