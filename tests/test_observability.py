@@ -296,3 +296,21 @@ def test_check_incident_wants_a_number_of_seconds_and_knows_a_quiet_run():
     assert check_incident(quiet, "none", None)
     noise = check_incident(quiet, "payment-crash", 20)
     assert not noise and "no incident" in noise.message
+
+
+def test_the_dashboard_draws_six_checked_panels_with_faults_and_firings(crash_run):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from labsim.figure_check import figure_problems
+    from labsim.observability import plot_dashboard
+
+    m = dashboard_metrics(crash_run.frames, end=60)
+    firings = evaluate(AlertRule("lag", "lag_total", "rising", 10, window_s=5), m)
+    fig = plot_dashboard(m, faults=crash_run.frames["faults"], firings=firings)
+    assert len(fig.axes) == 6 and figure_problems(fig) == []
+    plt.close(fig)
+    with pytest.raises(ConfigError):
+        plot_dashboard(m.drop(columns="dlq_depth"))

@@ -77,9 +77,9 @@ def plot_dashboard(
             shade_faults(ax, faults, float(t.max()))
     if firings is not None and len(firings):
         for ax in flat:
-            for x in np.unique(firings["fired_at"].to_numpy(dtype=float)):
-                ax.axvline(x, color=COLORS["ink"], ls=":", lw=0.9)
-        flat[0].plot([], [], color=COLORS["ink"], ls=":", label="an alert fired")
+            for k, x in enumerate(np.unique(firings["fired_at"].to_numpy(dtype=float))):
+                label = "an alert fired" if k == 0 else None
+                ax.axvline(x, color=COLORS["ink"], ls=":", lw=0.9, label=label)
     for ax in flat:
         ax.legend(fontsize=8, loc="upper left", ncol=2)
     for ax in flat:
