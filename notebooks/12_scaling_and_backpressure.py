@@ -294,6 +294,7 @@ print(check_utilisation(solution_utilisation))
 #
 # ## Next
 #
-# [15 · Capstone](15_capstone.ipynb): design an order pipeline that survives Black Friday — sizing its consumer
-# pools and choosing its overload policy use this lesson. Or first plug your own component into the lab in
-# [14 · Challenges](14_challenges.ipynb).
+# [13 · Observability](13_observability.ipynb): the lag, utilisation and waiting you sized here, read as an operator
+# reads them — on a dashboard, with alerts, during an incident. Then plug your own component into the lab in
+# [14 · Challenges](14_challenges.ipynb), and design a whole pipeline within a budget in
+# [15 · Capstone](15_capstone.ipynb).

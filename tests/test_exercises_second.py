@@ -91,6 +91,7 @@ def test_each_lessons_exercises_live_in_its_topic_module():
         delivery,
         design,
         eventsourcing,
+        operations,
         pipeline,
         replication,
         routing,
@@ -119,6 +120,7 @@ def test_each_lessons_exercises_live_in_its_topic_module():
         scaling: ["check_consumers_needed", "check_utilisation"],
         routing: ["check_topic_match"],
         pipeline: ["check_design_within_budget"],
+        operations: ["check_dlq_alert", "check_incident"],
         design: ["check_causal_chain", "check_high_water", "check_schema_policies"],
     }
     for module, names in by_module.items():

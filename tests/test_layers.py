@@ -7,7 +7,7 @@ Layers, lowest first (a module may import its own layer and the ones below):
    may hold faults)
 2. models: kafka, amqp, workqueue, broker (contract names), eventsourcing, sagas, outbox,
    replication
-3. readers of frames and judges of models: checks, plots, conformance
+3. readers of frames and judges of models: checks, plots, conformance, observability
 4. scenarios
 5. what learners and instructors call: exercises, lessons, cli, and the package itself
 """
@@ -50,7 +50,7 @@ LAYERS = {
         ],
         2,
     ),
-    **dict.fromkeys(["checks", "plots", "figure_check", "conformance"], 3),
+    **dict.fromkeys(["checks", "plots", "figure_check", "conformance", "observability"], 3),
     "scenarios": 4,
     **dict.fromkeys(["exercises", "lessons", "cli", "challenges", "__init__", "__main__"], 5),
 }

@@ -23,16 +23,17 @@ SMALL = {
     "02_consumer_groups": {"COMMIT_SEEDS": 1},
     "03_delivery_semantics": {"MESSAGES": 200, "SEEDS": 1},
     "04_network_faults": {"DURATION": 3.0},
-    "07_event_design": {"EVENTS": 200, "WRITER_COUNTS": [1, 4], "DAYS": 365},
+    "05_rabbitmq_and_brokers": {"PREFETCHES": [1, 5, 300], "BACKLOG": 300, "MESSAGES": 150},
     "06_event_sourcing": {"HISTORY": 321, "DEPOSITS": 6, "SNAPSHOT_INTERVALS": [10, 100]},
+    "07_event_design": {"EVENTS": 200, "WRITER_COUNTS": [1, 4], "DAYS": 365},
     "08_cqrs_lag": {"LOAD_RATES": [10.0, 60.0]},
     "09_sagas": {"SAGAS": 50},
     "10_outbox_cdc": {"ORDERS": 120},
     "11_conflict_resolution": {"WRITES": 30, "SEEDS": 1, "SKEWS": [0.0, 2.0]},
     "12_scaling_and_backpressure": {"MESSAGES": 2000, "ARRIVAL_RATES": [1.0, 3.0], "GRID": [1, 3]},
-    "05_rabbitmq_and_brokers": {"PREFETCHES": [1, 5, 300], "BACKLOG": 300, "MESSAGES": 150},
-    "15_capstone": {"ROBUSTNESS_SEEDS": [OTHER_SEED], "SWEEP_ORDERS": 60},
+    "13_observability": {"INCIDENT_FOR": 8.0},
     "14_challenges": {"SEEDS": 3},
+    "15_capstone": {"ROBUSTNESS_SEEDS": [OTHER_SEED], "SWEEP_ORDERS": 60},
 }
 
 

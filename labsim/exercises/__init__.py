@@ -16,6 +16,7 @@ module            lessons
 ``sagas``         09 sagas, 10 outbox and CDC
 ``replication``   11 conflict resolution
 ``scaling``       12 scaling and backpressure
+``operations``    13 observability
 ``pipeline``      15 the capstone
 ================= =================================================
 """
@@ -35,6 +36,7 @@ from labsim.exercises.eventsourcing import (
     check_pending_events,
     check_upcaster,
 )
+from labsim.exercises.operations import check_dlq_alert, check_incident
 from labsim.exercises.pipeline import check_design_within_budget
 from labsim.exercises.replication import check_gcounter_merge, check_lww_winner
 from labsim.exercises.routing import check_topic_match
@@ -52,10 +54,12 @@ __all__ = [
     "check_consumers_needed",
     "check_delivered_fraction",
     "check_design_within_budget",
+    "check_dlq_alert",
     "check_fresh_probability",
     "check_gcounter_merge",
     "check_high_water",
     "check_idle_consumers",
+    "check_incident",
     "check_lww_winner",
     "check_moved_partitions",
     "check_partition_function",

@@ -26,6 +26,7 @@ def _registry() -> dict[str, Scenario]:
         groups,
         late_duplicate,
         network,
+        observability,
         outbox,
         pipeline,
         poison_loop,
@@ -58,6 +59,7 @@ def _registry() -> dict[str, Scenario]:
         saga_isolation,
         outbox,
         conflicts,
+        observability,
         capstone,
         pipeline,
     )
