@@ -18,7 +18,6 @@ def _registry() -> dict[str, Scenario]:
     from labsim.scenarios import (
         brokers,
         brokers_compared,
-        capstone,
         conflicts,
         cqrs,
         delivery,
@@ -60,7 +59,6 @@ def _registry() -> dict[str, Scenario]:
         outbox,
         conflicts,
         observability,
-        capstone,
         pipeline,
     )
     found = {m.SCENARIO.name: m.SCENARIO for m in modules}

@@ -5,7 +5,7 @@ members reads it with the chosen assignor and commit policy; at ``crash_at`` mem
 node crashes (and restarts after ``restart_after`` seconds, if given) — a crash fault of the
 run's :class:`~labsim.faults.FaultPlan`, so it is a row of the ``faults`` table. The summary
 counts what the crash cost: duplicates (processed twice), losses (never processed), the
-rebalance pauses and the lag spike. Used by notebooks 02 and 12 and by the capstone.
+rebalance pauses and the lag spike. Used by notebooks 02 and 12.
 """
 
 from __future__ import annotations

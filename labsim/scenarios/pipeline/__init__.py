@@ -6,7 +6,7 @@
     result = pipeline.run("data/architectures/textbook.yaml")   # a path, a mapping or None
     print(pipeline.scorecard(result.summary))
 
-Unlike the capstone's stage-by-stage grading, the stages here share one world and one fault
+Unlike running each lesson's scenario on its own, the stages here share one world and one fault
 plan, so they interact: with dual write a ghost event reaches the payment consumer and is
 charged; without an inbox an outbox redelivery becomes a double charge; a projector crash
 with a lagging checkpoint corrupts the read model's totals without charging anyone.
