@@ -61,9 +61,13 @@ sync: $(STAMP)
 	$(BIN)/python tools/sync_notebooks.py
 
 # LABSIM_PROGRESS=0 keeps progress bars out of notebook outputs (they go to stderr and vary).
+# Test files run on every core (TEST_WORKERS=0: all in this process); --dist loadfile keeps each
+# file, and so each notebook's cells and its kernel, on one worker.
+TEST_WORKERS ?= auto
 test: lint
 	LABSIM_PROGRESS=0 $(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider \
+		-n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The conformance scripts on a real RabbitMQ (installs Debian's rabbitmq-server when missing,
 # starts it on 127.0.0.1, stops it afterwards); the model's side runs in `make test`.
