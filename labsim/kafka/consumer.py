@@ -29,6 +29,7 @@ member holds after it (``assigned``) and, for ``left`` and ``commit-failed``, th
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -118,6 +119,10 @@ class Consumer:
         self.handler = handler
         self.endpoint = Endpoint.of(network, node)
         self._rng = world.rng(f"consumer-{self.name}")
+        # A twin of the stream for batched processing (see process_batch); ``_twin_synced``
+        # says whether it is in the stream's state, which the consumer's other draws end.
+        self._twin = random.Random()
+        self._twin_synced = False
         self._consumed = world.recorder.table(
             "consumed",
             (
@@ -153,6 +158,7 @@ class Consumer:
         self.positions: dict[TopicPartition, int] = {}
         self.need_rejoin = True
         self.joining = False
+        self._twin_synced = False
         self.last_poll = self.world.env.now
         self.last_commit = self.world.env.now
         self.node.process(self._poll_loop())
@@ -258,7 +264,9 @@ class Consumer:
         cfg = self.config
         env = self.world.env
         # Members started together must not heartbeat in lockstep: start at a random phase.
-        yield env.timeout(self._rng.uniform(0, cfg.heartbeat_interval))
+        phase = self._rng.uniform(0, cfg.heartbeat_interval)
+        self._twin_synced = False
+        yield env.timeout(phase)
         while True:
             yield env.timeout(cfg.heartbeat_interval)
             if self.member_id is None:
@@ -347,12 +355,16 @@ class Consumer:
                 yield from self._commit(assignment)
             member, generation = self.member_id, self.generation
             if self.handler is None:
+                if not self._twin_synced:
+                    self._twin.setstate(rng.getstate())
+                    self._twin_synced = True
                 yield from process_batch(
-                    env, self._rng, cfg.processing, batches, self._row(member, generation)
+                    env, rng, processing, batches, self._row(member, generation), self._twin
                 )
                 if cfg.commit == "after":
                     yield from self._commit(assignment)
                 continue
+            self._twin_synced = False
             for fetched in batches:
                 for r in fetched.records:
                     yield env.timeout(processing.sample(rng))
