@@ -38,12 +38,13 @@ from labsim.kafka.messages import (
 )
 from labsim.kafka.partitioner import Partitioner
 from labsim.network import Network
-from labsim.transport import Endpoint
+from labsim.transport import Endpoint, quick_init
 
 __all__ = ["Producer", "SendResult"]
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class SendResult:
     """Outcome of one ``send``: ``ok``, and the partition and offset when acknowledged."""
 

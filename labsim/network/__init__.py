@@ -178,8 +178,7 @@ class Network(ActiveFaults):
         link = self.links.get(pair)
         if link is None:
             link = self.link(src, dst)  # raises a ConfigError naming the bad node or link
-        self._seq += 1
-        msg_id = self._seq
+        self._seq = msg_id = self._seq + 1
         env = self._env
         now = env.now
         self._sends(msg_id, now, src, dst)
@@ -190,11 +189,14 @@ class Network(ActiveFaults):
             self._drops(msg_id, now, src, dst, "partition")
             return msg_id
         rng = self._rng
-        if link.loss and rng.random() < link.loss:
+        loss = link.loss
+        if loss and rng.random() < loss:
             self._drops(msg_id, now, src, dst, "loss")
             return msg_id
-        copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
+        duplicate = link.duplicate
+        copies = 2 if duplicate and rng.random() < duplicate else 1
         reorder = self.reorder
+        arrive = self._arrive
         for copy in range(copies):
             arrival = now + link.latency.sample(rng) * link.slow
             if not reorder:
@@ -203,7 +205,7 @@ class Network(ActiveFaults):
                     arrival = link.last_arrival
                 link.last_arrival = arrival
             env.timeout(arrival - now).callbacks.append(
-                partial(self._arrive, msg_id, src, dst, msg, now, copy)
+                partial(arrive, msg_id, src, dst, msg, now, copy)
             )
         return msg_id
 
