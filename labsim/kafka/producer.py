@@ -39,6 +39,7 @@ from labsim.kafka.messages import (
 from labsim.kafka.partitioner import Partitioner
 from labsim.network import Network
 from labsim.transport import Endpoint, quick_init
+from labsim.world import call_later
 
 __all__ = ["Producer", "SendResult"]
 
@@ -135,8 +136,7 @@ class Producer:
             self._flush(tp)
         elif len(entries) == 1:
             self._check_up()
-            timer = env.timeout(cfg.linger)
-            timer.callbacks.append(partial(self._linger_over, tp, batch, self.node.crashes))
+            call_later(env, cfg.linger, partial(self._linger_over, tp, batch, self.node.crashes))
         return done
 
     def _check_up(self) -> None:

@@ -14,8 +14,9 @@ faults stack (rules in :mod:`labsim.faults`). ``crash``, ``restart``, ``partitio
 ``partition_one_way`` and ``heal`` are shorthands that start or end such faults, so each of
 them is a row of the network's ``faults`` table too.
 
-Delivery is scheduled with a timeout callback rather than a process per message, which keeps
-the network close to the cost of a bare SimPy model (see ``benchmarks/network.py``).
+Delivery is scheduled as a callback (:func:`labsim.world.call_later`) rather than a process
+per message, which keeps the network close to the cost of a bare SimPy model (see
+``benchmarks/network.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from labsim.errors import ConfigError, check_finite, check_positive, check_proba
 from labsim.faults.kinds import PARTITION_KINDS, Fault
 from labsim.network.active import ActiveFaults
 from labsim.network.hosts import Crash, Link, Node
-from labsim.world import World, ms
+from labsim.world import World, call_later, ms
 
 __all__ = ["Crash", "Link", "Network", "Node"]
 
@@ -204,9 +205,7 @@ class Network(ActiveFaults):
                 if arrival < link.last_arrival:
                     arrival = link.last_arrival
                 link.last_arrival = arrival
-            env.timeout(arrival - now).callbacks.append(
-                partial(arrive, msg_id, src, dst, msg, now, copy)
-            )
+            call_later(env, arrival - now, partial(arrive, msg_id, src, dst, msg, now, copy))
         return msg_id
 
     def _arrive(
