@@ -167,14 +167,16 @@ class Endpoint:
 
         The callback must not block (it is not a process); use :meth:`call` in a process.
         """
-        self._corr += 1
-        corr = self._corr
+        self._corr = corr = self._corr + 1
         deadline = self._env.now + timeout
         self._pending[corr] = callback
         self._timeouts[corr] = callback
         heapq.heappush(self._deadlines, (deadline, corr))
-        self._arm(deadline)
-        self.network.send(self.node.name, dst, Request(body, corr, self.node.name))
+        timer_at = self._timer_at
+        if timer_at is None or timer_at > deadline:
+            self._arm(deadline)
+        name = self.node.name
+        self.network.send(name, dst, Request(body, corr, name))
 
     def call(self, dst: str, body: Any, timeout: float) -> Generator[Any, Any, Any]:
         """Send ``body`` to node ``dst`` and wait: returns the reply's body, ``None`` on timeout.

@@ -195,18 +195,26 @@ class Network(ActiveFaults):
             self._drops(msg_id, now, src, dst, "loss")
             return msg_id
         duplicate = link.duplicate
-        copies = 2 if duplicate and rng.random() < duplicate else 1
-        reorder = self.reorder
-        arrive = self._arrive
-        for copy in range(copies):
-            arrival = now + link.latency.sample(rng) * link.slow
-            if not reorder:
-                # FIFO link: never arrive before a message sent earlier on the same link.
-                if arrival < link.last_arrival:
-                    arrival = link.last_arrival
-                link.last_arrival = arrival
-            call_later(env, arrival - now, partial(arrive, msg_id, src, dst, msg, now, copy))
+        if duplicate and rng.random() < duplicate:
+            self._schedule(link, msg_id, src, dst, msg, now, 0)
+            self._schedule(link, msg_id, src, dst, msg, now, 1)
+        else:
+            self._schedule(link, msg_id, src, dst, msg, now, 0)
         return msg_id
+
+    def _schedule(
+        self, link: Link, msg_id: int, src: str, dst: str, msg: Any, now: float, copy: int
+    ) -> None:
+        """Schedule the arrival of one copy of a message (drawing its latency)."""
+        arrival = now + link.latency.sample(self._rng) * link.slow
+        if not self.reorder:
+            # FIFO link: never arrive before a message sent earlier on the same link.
+            if arrival < link.last_arrival:
+                arrival = link.last_arrival
+            link.last_arrival = arrival
+        call_later(
+            self._env, arrival - now, partial(self._arrive, msg_id, src, dst, msg, now, copy)
+        )
 
     def _arrive(
         self,
@@ -219,10 +227,11 @@ class Network(ActiveFaults):
         _event: simpy.Event,
     ) -> None:
         node = self.nodes[dst]
+        now = self._env.now
         if not node.up:
-            self._drops(msg_id, self._env.now, src, dst, "receiver-down")
+            self._drops(msg_id, now, src, dst, "receiver-down")
             return
-        self._deliveries(msg_id, self._env.now, src, dst, sent_at, copy)
+        self._deliveries(msg_id, now, src, dst, sent_at, copy)
         receiver = node.receiver
         if receiver is None:
             node.inbox.put(msg)
