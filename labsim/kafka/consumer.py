@@ -123,7 +123,7 @@ class Consumer:
         # says whether it is in the stream's state, which the consumer's other draws end.
         self._twin = random.Random()
         self._twin_synced = False
-        self._consumed = world.recorder.table(
+        consumed = world.recorder.table(
             "consumed",
             (
                 "time",
@@ -140,7 +140,9 @@ class Consumer:
             ),
             order_by="time",  # a batch's rows are added at its end, each with its own time
             typed={"time": "d"},  # a float per record: compact in long runs
-        ).add
+        )
+        self._consumed = consumed.add
+        self._consumed_on = consumed.enabled
         self._events = world.table("consumer_events", CONSUMER_EVENTS, level="summary").add
         self._pauses = world.table(
             "pauses",
@@ -314,8 +316,11 @@ class Consumer:
             self.positions[tp] = fetched.records[-1].offset + 1
         return accepted
 
-    def _row(self, member: str | None, generation: int) -> Callable[[float, Any, Any], None]:
-        """``row(time, fetched, record)``: one row of ``consumed`` for this member."""
+    def _row(self, member: str | None, generation: int) -> Callable[[float, Any, Any], None] | None:
+        """``row(time, fetched, record)``: one row of ``consumed`` for this member (``None``
+        when the recording level leaves the table out)."""
+        if not self._consumed_on:
+            return None
         add, name, group = self._consumed, self.name, self.config.group
 
         def row(time: float, fetched: Fetched, r: Any) -> None:

@@ -35,7 +35,7 @@ def process_batch(
     rng: random.Random,
     processing: Distribution,
     batches: Sequence[Fetched],
-    row: Callable[[float, Fetched, Any], None],
+    row: Callable[[float, Fetched, Any], None] | None,
     twin: random.Random | None = None,
 ) -> Generator[Any, Any, None]:
     """Process every record of ``batches`` in order; ``row(end, fetched, record)`` for each.
@@ -44,6 +44,7 @@ def process_batch(
     :class:`simpy.Interrupt` (a crash) records the records finished so far and is re-raised.
 
     Args:
+        row: Records one processed record; ``None`` when nothing is recorded.
         twin: A generator in the very state ``rng`` is in (nothing else draws from ``rng``
             meanwhile); left in ``rng``'s state again when the batch ends or is interrupted.
             Without it, ``rng``'s state is copied before a batch of several records.
@@ -70,12 +71,14 @@ def process_batch(
             rng.setstate(state)
             for _ in range(min(finished + 1, len(ends))):
                 sample(rng)  # the draws of the records started before the interruption
-        _rows(batches, ends[:finished], row)
+        if row is not None:
+            _rows(batches, ends[:finished], row)
         raise
     if twin is not None:
         for _ in ends:
             sample(twin)
-    _rows(batches, ends, row)
+    if row is not None:
+        _rows(batches, ends, row)
 
 
 def _rows(

@@ -99,18 +99,21 @@ class Producer:
         self._sequence: dict[TopicPartition, int] = {}
         self._count = 0
         self._batch_count = 0
-        self._sends = world.recorder.table(
+        sends = world.recorder.table(
             "sends",
             ("time", "producer", "msg_id", "topic", "partition", "key"),
             typed={"time": "d"},  # a float per record: compact in long runs
-        ).add
+        )
+        # ``None`` when the recording level leaves the table out: no call per record.
+        self._sends = sends.add if sends.enabled else None
         self._requests = world.table(
             "produce_requests",
             ("time", "producer", "batch", "attempt", "topic", "partition", "records", "outcome"),
         ).add
-        self._acks = world.table(
+        acks = world.table(
             "acks", ("time", "producer", "msg_id", "topic", "partition", "offset", "outcome")
-        ).add
+        )
+        self._acks = acks.add if acks.enabled else None
 
     def send(self, topic: str, value: Any, key: Any = None) -> simpy.Event:
         """Queue one record; returns an event that succeeds with a :class:`SendResult`."""
@@ -123,7 +126,8 @@ class Producer:
         msg_id = f"{name}-{count}"
         env = self._env
         done = simpy.Event(env)
-        self._sends(env.now, name, msg_id, topic, partition, key)
+        if self._sends is not None:
+            self._sends(env.now, name, msg_id, topic, partition, key)
         tp = (topic, partition)
         batch = self._batches.get(tp)
         if batch is None:
@@ -233,7 +237,8 @@ class Producer:
         acks, name = self._acks, self.name
         for entry, done, offset in zip(request.entries, delivery.waiters, offsets, strict=True):
             msg_id = entry.msg_id
-            acks(now, name, msg_id, topic, partition, offset, outcome)
+            if acks is not None:
+                acks(now, name, msg_id, topic, partition, offset, outcome)
             result = SendResult(msg_id, acknowledged, topic, partition, offset)
             if done.callbacks:
                 done.succeed(result)

@@ -33,6 +33,7 @@ from labsim.errors import ConfigError, check_finite, check_positive, check_proba
 from labsim.faults.kinds import PARTITION_KINDS, Fault
 from labsim.network.active import ActiveFaults
 from labsim.network.hosts import Crash, Link, Node
+from labsim.record import Table
 from labsim.world import World, call_later, ms
 
 __all__ = ["Crash", "Link", "Network", "Node"]
@@ -42,6 +43,11 @@ DEFAULT_LATENCY = Exponential.from_mean(ms(5))
 
 #: Columns of the ``faults`` table.
 FAULT_COLUMNS = ("time", "kind", "action", "target", "value")
+
+
+def _add_or_none(table: Table) -> Any:
+    """The table's ``add``, or ``None`` when the recording level leaves the table out."""
+    return table.add if table.enabled else None
 
 
 class Network(ActiveFaults):
@@ -115,14 +121,21 @@ class Network(ActiveFaults):
         self._rng = world.rng(f"{name}.links")
         self._seq = 0
         # Times and ids stored as compact numbers: a long run sends millions of messages.
-        self._sends = world.recorder.table(
-            f"{name}.sends", ("msg_id", "time", "src", "dst"), typed={"msg_id": "q", "time": "d"}
-        ).add
-        self._deliveries = world.recorder.table(
-            f"{name}.deliveries",
-            ("msg_id", "time", "src", "dst", "sent_at", "copy"),
-            typed={"msg_id": "q", "time": "d", "sent_at": "d", "copy": "q"},
-        ).add
+        # ``None`` when the recording level leaves them out: no call at all per message.
+        self._sends = _add_or_none(
+            world.recorder.table(
+                f"{name}.sends",
+                ("msg_id", "time", "src", "dst"),
+                typed={"msg_id": "q", "time": "d"},
+            )
+        )
+        self._deliveries = _add_or_none(
+            world.recorder.table(
+                f"{name}.deliveries",
+                ("msg_id", "time", "src", "dst", "sent_at", "copy"),
+                typed={"msg_id": "q", "time": "d", "sent_at": "d", "copy": "q"},
+            )
+        )
         self._drops = world.table(
             f"{name}.drops", ("msg_id", "time", "src", "dst", "reason"), level="summary"
         ).add
@@ -182,7 +195,9 @@ class Network(ActiveFaults):
         self._seq = msg_id = self._seq + 1
         env = self._env
         now = env.now
-        self._sends(msg_id, now, src, dst)
+        sends = self._sends
+        if sends is not None:
+            sends(msg_id, now, src, dst)
         if not self.nodes[src].up:
             self._drops(msg_id, now, src, dst, "sender-down")
             return msg_id
@@ -231,7 +246,9 @@ class Network(ActiveFaults):
         if not node.up:
             self._drops(msg_id, now, src, dst, "receiver-down")
             return
-        self._deliveries(msg_id, now, src, dst, sent_at, copy)
+        deliveries = self._deliveries
+        if deliveries is not None:
+            deliveries(msg_id, now, src, dst, sent_at, copy)
         receiver = node.receiver
         if receiver is None:
             node.inbox.put(msg)
