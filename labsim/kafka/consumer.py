@@ -194,10 +194,9 @@ class Consumer:
 
     def _positions(self, partitions: Iterable[TopicPartition]) -> tuple[Position, ...]:
         """The current position in each of ``partitions`` that has one, in order."""
+        positions = self.positions
         return tuple(
-            Position(topic, partition, self.positions[(topic, partition)])
-            for topic, partition in partitions
-            if (topic, partition) in self.positions
+            [Position(tp[0], tp[1], positions[tp]) for tp in partitions if tp in positions]
         )
 
     # -- group membership -------------------------------------------------------------------
