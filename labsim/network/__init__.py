@@ -213,8 +213,14 @@ class Network(ActiveFaults):
         if duplicate and rng.random() < duplicate:
             self._schedule(link, msg_id, src, dst, msg, now, 0)
             self._schedule(link, msg_id, src, dst, msg, now, 1)
-        else:
-            self._schedule(link, msg_id, src, dst, msg, now, 0)
+            return msg_id
+        # One copy, the usual case: what _schedule(..., 0) does, written out (it is per message).
+        arrival = now + link.latency.sample(rng) * link.slow
+        if not self.reorder:
+            if arrival < link.last_arrival:
+                arrival = link.last_arrival
+            link.last_arrival = arrival
+        call_later(env, arrival - now, partial(self._arrive, msg_id, src, dst, msg, now, 0))
         return msg_id
 
     def _schedule(
