@@ -121,7 +121,7 @@ class Consumer:
         self._rng = world.rng(f"consumer-{self.name}")
         # A twin of the stream for batched processing (see process_batch); ``_twin_synced``
         # says whether it is in the stream's state, which the consumer's other draws end.
-        self._twin = random.Random()
+        self._twin = random.Random(0)  # its state is set from the stream before first use
         self._twin_synced = False
         consumed = world.recorder.table(
             "consumed",
