@@ -14,18 +14,63 @@ node share one timer armed at the earliest pending deadline instead of one timeo
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary, WeakValueDictionary
 
 from labsim.network import Network, Node
 
-__all__ = ["Endpoint", "Request", "Response", "delay_until"]
+__all__ = ["Endpoint", "Request", "Response", "delay_until", "quick_init"]
+
+_C = TypeVar("_C", bound=type)
 
 
+def quick_init(cls: _C) -> _C:
+    """Give a frozen, slotted dataclass an ``__init__`` that sets its slots directly.
+
+    A frozen dataclass's own ``__init__`` goes through ``object.__setattr__`` for each field,
+    which costs more than the rest of building the message; this one stores each argument
+    with the slot's descriptor instead. Everything else stays: the fields and their order, the
+    read-only attributes, equality, hashing, ``repr`` and ``match``. Apply it on top of
+    ``@dataclass(frozen=True, slots=True)`` to a class whose fields all have no default.
+    """
+    fields = dataclasses.fields(cls)
+    if not fields:
+        return cls
+    if (
+        hasattr(cls, "__post_init__")
+        or any(
+            f.default is not dataclasses.MISSING
+            or f.default_factory is not dataclasses.MISSING
+            or not f.init
+            for f in fields
+        )
+        or not all(hasattr(getattr(cls, f.name, None), "__set__") for f in fields)
+    ):
+        raise TypeError(f"quick_init: {cls.__name__} is not a slotted dataclass without defaults")
+    names = [f.name for f in fields]
+    setters = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
+    body = "; ".join(f"_set_{n}(self, {n})" for n in names)
+    source = (
+        f"def make({', '.join(setters)}):\n"
+        f"    def __init__(self, {', '.join(names)}):\n"
+        f"        {body}\n"
+        f"    return __init__\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)
+    init = namespace["make"](**setters)
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
+
+
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Request:
     """A request from node ``src``, with correlation id ``corr``, carrying the message ``body``."""
@@ -35,6 +80,7 @@ class Request:
     src: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Response:
     """The answer ``body`` to the request with correlation id ``corr``."""
@@ -121,14 +167,16 @@ class Endpoint:
 
         The callback must not block (it is not a process); use :meth:`call` in a process.
         """
-        self._corr += 1
-        corr = self._corr
+        self._corr = corr = self._corr + 1
         deadline = self._env.now + timeout
         self._pending[corr] = callback
         self._timeouts[corr] = callback
         heapq.heappush(self._deadlines, (deadline, corr))
-        self._arm(deadline)
-        self.network.send(self.node.name, dst, Request(body, corr, self.node.name))
+        timer_at = self._timer_at
+        if timer_at is None or timer_at > deadline:
+            self._arm(deadline)
+        name = self.node.name
+        self.network.send(name, dst, Request(body, corr, name))
 
     def call(self, dst: str, body: Any, timeout: float) -> Generator[Any, Any, Any]:
         """Send ``body`` to node ``dst`` and wait: returns the reply's body, ``None`` on timeout.

@@ -35,7 +35,7 @@ from labsim.kafka.messages import (
     Produce,
     ProduceReply,
 )
-from labsim.transport import Endpoint, Request
+from labsim.transport import Endpoint, Request, quick_init
 
 KAFKA = Path(__file__).resolve().parents[1] / "labsim" / "kafka"
 
@@ -131,6 +131,29 @@ def test_messages_are_frozen_and_slotted():
         message.offset = 4
     assert not hasattr(message, "__dict__")
     assert not hasattr(Request(message, 1, "c"), "__dict__")
+
+
+def test_quick_init_keeps_a_message_a_frozen_value_and_refuses_what_it_cannot_build():
+    made = Entry(key="k", value=1, msg_id="m1")
+    assert made == Entry("k", 1, "m1") and hash(made) == hash(Entry("k", 1, "m1"))
+    assert repr(made) == "Entry(key='k', value=1, msg_id='m1')"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.value = 2
+    with pytest.raises(TypeError, match="msg_id"):
+        Entry("k", 1)
+    assert dataclasses.replace(Position("t", 0, 3), offset=4) == Position("t", 0, 4)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithDefault:
+        x: int = 0
+
+    @dataclasses.dataclass(frozen=True)
+    class NotSlotted:
+        x: int
+
+    for cls in (WithDefault, NotSlotted):
+        with pytest.raises(TypeError, match="quick_init"):
+            quick_init(cls)
 
 
 def test_no_message_is_unpacked_by_position_and_no_reply_is_a_tuple_or_a_bare_string():

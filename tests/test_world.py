@@ -4,7 +4,7 @@ import pytest
 
 import labsim
 from labsim import ConfigError, World, ms
-from labsim.world import current_world, stream_seed
+from labsim.world import call_later, current_world, stream_seed
 
 
 def test_ms_converts_milliseconds_to_seconds():
@@ -160,3 +160,23 @@ def test_run_until_accepts_numpy_numbers():
     world = World()
     world.run(until=np.float32(1.5))
     assert world.now == 1.5
+
+
+def test_call_later_runs_where_a_timeout_callback_would_among_events_at_the_same_time():
+    def order(later):
+        world = World(0)
+        env, seen = world.env, []
+        for i, delay in enumerate([0.5, 0.25, 0.5, 0.0, 0.25, 0.5]):
+            if i % 2 and later:
+                call_later(env, delay, lambda event, i=i: seen.append((env.now, i, event.ok)))
+            else:
+                env.timeout(delay).callbacks.append(
+                    lambda event, i=i: seen.append((env.now, i, event.ok))
+                )
+        env.run()
+        return seen
+
+    assert order(later=True) == order(later=False)
+    assert [i for _, i, _ in order(later=True)] == [3, 1, 4, 0, 2, 5]
+    with pytest.raises(ValueError, match="Negative delay"):
+        call_later(World(0).env, -0.1, print)

@@ -83,9 +83,10 @@ class Broker:
         # Idempotent producers: (producer id, topic, partition) -> (last sequence, offsets of
         # the recent batches by first sequence): a retried batch is acknowledged, not appended.
         self._sequences: dict[tuple[str, str, int], tuple[int, dict[int, tuple[int, ...]]]] = {}
-        self._log = world.table(
+        log = world.table(
             "log", ("time", "topic", "partition", "offset", "key", "msg_id", "producer")
-        ).add
+        )
+        self._log = log.add if log.enabled else None  # None: left out, no call per record
         self._lag = world.table(
             "lag",
             ("time", "group", "topic", "partition", "end_offset", "committed", "lag"),
@@ -179,13 +180,16 @@ class Broker:
                 return ErrorReply(DUPLICATE_SEQUENCE)
             if first_seq != last_seq + 1:
                 return ErrorReply(OUT_OF_ORDER_SEQUENCE)
-        log = topic.partitions[msg.partition]
+        append, record = topic.partitions[msg.partition].append, self._log
         now = self.world.env.now
+        name, partition, producer = msg.topic, msg.partition, msg.producer
         offsets = []
         for entry in msg.entries:
-            offset = log.append(entry.key, entry.value, now, entry.msg_id, msg.producer)
+            key, msg_id = entry.key, entry.msg_id
+            offset = append(key, entry.value, now, msg_id, producer)
             offsets.append(offset)
-            self._log(now, msg.topic, msg.partition, offset, entry.key, entry.msg_id, msg.producer)
+            if record is not None:
+                record(now, name, partition, offset, key, msg_id, producer)
         appended = tuple(offsets)
         if first_seq is not None:
             recent[first_seq] = appended

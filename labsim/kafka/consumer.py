@@ -29,6 +29,7 @@ member holds after it (``assigned``) and, for ``left`` and ``commit-failed``, th
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -118,7 +119,11 @@ class Consumer:
         self.handler = handler
         self.endpoint = Endpoint.of(network, node)
         self._rng = world.rng(f"consumer-{self.name}")
-        self._consumed = world.recorder.table(
+        # A twin of the stream for batched processing (see process_batch); ``_twin_synced``
+        # says whether it is in the stream's state, which the consumer's other draws end.
+        self._twin = random.Random(0)  # its state is set from the stream before first use
+        self._twin_synced = False
+        consumed = world.recorder.table(
             "consumed",
             (
                 "time",
@@ -135,7 +140,9 @@ class Consumer:
             ),
             order_by="time",  # a batch's rows are added at its end, each with its own time
             typed={"time": "d"},  # a float per record: compact in long runs
-        ).add
+        )
+        self._consumed = consumed.add
+        self._consumed_on = consumed.enabled
         self._events = world.table("consumer_events", CONSUMER_EVENTS, level="summary").add
         self._pauses = world.table(
             "pauses",
@@ -153,6 +160,7 @@ class Consumer:
         self.positions: dict[TopicPartition, int] = {}
         self.need_rejoin = True
         self.joining = False
+        self._twin_synced = False
         self.last_poll = self.world.env.now
         self.last_commit = self.world.env.now
         self.node.process(self._poll_loop())
@@ -181,18 +189,14 @@ class Consumer:
         )
 
     def _call(self, body: Any, timeout: float | None = None) -> Generator[Any, Any, Any]:
-        return (
-            yield from self.endpoint.call(
-                self.broker.name, body, timeout or self.config.request_timeout
-            )
-        )
+        # The endpoint's own generator (use with ``yield from``): one frame less per wake-up.
+        return self.endpoint.call(self.broker.name, body, timeout or self.config.request_timeout)
 
     def _positions(self, partitions: Iterable[TopicPartition]) -> tuple[Position, ...]:
         """The current position in each of ``partitions`` that has one, in order."""
+        positions = self.positions
         return tuple(
-            Position(topic, partition, self.positions[(topic, partition)])
-            for topic, partition in partitions
-            if (topic, partition) in self.positions
+            [Position(tp[0], tp[1], positions[tp]) for tp in partitions if tp in positions]
         )
 
     # -- group membership -------------------------------------------------------------------
@@ -258,7 +262,9 @@ class Consumer:
         cfg = self.config
         env = self.world.env
         # Members started together must not heartbeat in lockstep: start at a random phase.
-        yield env.timeout(self._rng.uniform(0, cfg.heartbeat_interval))
+        phase = self._rng.uniform(0, cfg.heartbeat_interval)
+        self._twin_synced = False
+        yield env.timeout(phase)
         while True:
             yield env.timeout(cfg.heartbeat_interval)
             if self.member_id is None:
@@ -309,8 +315,11 @@ class Consumer:
             self.positions[tp] = fetched.records[-1].offset + 1
         return accepted
 
-    def _row(self, member: str | None, generation: int) -> Callable[[float, Any, Any], None]:
-        """``row(time, fetched, record)``: one row of ``consumed`` for this member."""
+    def _row(self, member: str | None, generation: int) -> Callable[[float, Any, Any], None] | None:
+        """``row(time, fetched, record)``: one row of ``consumed`` for this member (``None``
+        when the recording level leaves the table out)."""
+        if not self._consumed_on:
+            return None
         add, name, group = self._consumed, self.name, self.config.group
 
         def row(time: float, fetched: Fetched, r: Any) -> None:
@@ -347,12 +356,16 @@ class Consumer:
                 yield from self._commit(assignment)
             member, generation = self.member_id, self.generation
             if self.handler is None:
+                if not self._twin_synced:
+                    self._twin.setstate(rng.getstate())
+                    self._twin_synced = True
                 yield from process_batch(
-                    env, self._rng, cfg.processing, batches, self._row(member, generation)
+                    env, rng, processing, batches, self._row(member, generation), self._twin
                 )
                 if cfg.commit == "after":
                     yield from self._commit(assignment)
                 continue
+            self._twin_synced = False
             for fetched in batches:
                 for r in fetched.records:
                     yield env.timeout(processing.sample(rng))

@@ -30,6 +30,7 @@ from typing import Any
 
 from labsim.kafka.assignors import TopicPartition
 from labsim.kafka.log import Record
+from labsim.transport import quick_init
 
 __all__ = [
     "DUPLICATE_SEQUENCE",
@@ -75,6 +76,7 @@ UNKNOWN_MEMBER_ID = "unknown-member-id"
 REBALANCE_IN_PROGRESS = "rebalance-in-progress"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ErrorReply:
     """The broker refused a request; ``reason`` is one of the reasons above."""
@@ -83,6 +85,7 @@ class ErrorReply:
 
 
 # -- producing -----------------------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One record of a :class:`Produce` batch, before the broker gives it an offset."""
@@ -92,6 +95,7 @@ class Entry:
     msg_id: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Produce:
     """Append ``entries`` to one partition, in order.
@@ -111,6 +115,7 @@ class Produce:
     entries: tuple[Entry, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ProduceReply:
     """The batch is in the log at ``offsets`` (one per entry)."""
@@ -119,6 +124,7 @@ class ProduceReply:
 
 
 # -- consuming -----------------------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True, slots=True)
 class InPartition:
     """What concerns one partition of one topic (the fields the classes below start with)."""
@@ -132,6 +138,7 @@ class InPartition:
         return (self.topic, self.partition)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Position(InPartition):
     """An offset in one partition: where to read from, or what to commit."""
@@ -139,6 +146,7 @@ class Position(InPartition):
     offset: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fetch:
     """Records from each of ``positions`` on, ``max_records`` of them at most in all."""
@@ -147,6 +155,7 @@ class Fetch:
     max_records: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fetched(InPartition):
     """Records read from one partition, in offset order (never empty)."""
@@ -154,6 +163,7 @@ class Fetched(InPartition):
     records: tuple[Record, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FetchReply:
     """What a :class:`Fetch` found: one :class:`Fetched` per partition that had records."""
@@ -162,6 +172,7 @@ class FetchReply:
 
 
 # -- consumer groups -----------------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JoinGroup:
     """Join (or rejoin) ``group``; answered when the group's rebalance completes.
@@ -183,6 +194,7 @@ class JoinGroup:
     owned: tuple[TopicPartition, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JoinReply:
     """The member's id, the group's new generation and the member's partitions in it."""
@@ -192,6 +204,7 @@ class JoinReply:
     assignment: tuple[TopicPartition, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
     """Member ``member`` of ``group``, in ``generation``, is alive."""
@@ -201,11 +214,13 @@ class Heartbeat:
     generation: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HeartbeatReply:
     """Heard; no rebalance is waiting for this member."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Commit:
     """Remember ``offsets`` (the next offset to read, per partition) for ``group``."""
@@ -216,11 +231,13 @@ class Commit:
     offsets: tuple[Position, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CommitReply:
     """The offsets are committed."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OffsetFetch:
     """The committed offsets of ``group`` for ``partitions``."""
@@ -229,6 +246,7 @@ class OffsetFetch:
     partitions: tuple[TopicPartition, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PartitionOffsets(InPartition):
     """One partition's committed offset (``None``: never committed) and log end offset."""
@@ -237,6 +255,7 @@ class PartitionOffsets(InPartition):
     end: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OffsetFetchReply:
     """One :class:`PartitionOffsets` per partition asked for, in the order asked."""
@@ -244,6 +263,7 @@ class OffsetFetchReply:
     offsets: tuple[PartitionOffsets, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LeaveGroup:
     """Member ``member`` leaves ``group`` now (its partitions go to the others)."""
@@ -252,6 +272,7 @@ class LeaveGroup:
     member: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LeaveReply:
     """The member is gone."""

@@ -7,6 +7,11 @@ record's row is written with its own end time when the batch ends. If the node c
 meanwhile, only the records that ended before the crash get a row, and the random stream is
 left exactly where the record-by-record loop would have left it, so a run that crashes a
 consumer draws the same numbers afterwards.
+
+Putting the stream back needs its state from before the batch. Copying it (``getstate``) costs
+as much as drawing a few hundred numbers, so a caller that owns the stream may keep a *twin*:
+a second generator in the same state, which replays each batch's draws after it (a few
+draws, far cheaper than a copy); after a crash the stream is set from the twin.
 """
 
 from __future__ import annotations
@@ -30,17 +35,24 @@ def process_batch(
     rng: random.Random,
     processing: Distribution,
     batches: Sequence[Fetched],
-    row: Callable[[float, Fetched, Any], None],
+    row: Callable[[float, Fetched, Any], None] | None,
+    twin: random.Random | None = None,
 ) -> Generator[Any, Any, None]:
     """Process every record of ``batches`` in order; ``row(end, fetched, record)`` for each.
 
     Use as ``yield from process_batch(...)`` in the consumer's process. A
     :class:`simpy.Interrupt` (a crash) records the records finished so far and is re-raised.
+
+    Args:
+        row: Records one processed record; ``None`` when nothing is recorded.
+        twin: A generator in the very state ``rng`` is in (nothing else draws from ``rng``
+            meanwhile); left in ``rng``'s state again when the batch ends or is interrupted.
+            Without it, ``rng``'s state is copied before a batch of several records.
     """
     sample = processing.sample
     # One record draws once whenever it is interrupted: no need to keep the state (which
     # costs more than drawing a few numbers).
-    state = rng.getstate() if sum(len(f.records) for f in batches) > 1 else None
+    state = rng.getstate() if twin is None and sum(len(f.records) for f in batches) > 1 else None
     start = end = env.now
     ends = []
     for fetched in batches:
@@ -51,13 +63,22 @@ def process_batch(
         yield env.timeout(delay_until(start, end))
     except simpy.Interrupt:
         finished = bisect_left(ends, env.now)  # records that ended before the interruption
-        if state is not None:
+        if twin is not None:
+            for _ in range(min(finished + 1, len(ends))):
+                sample(twin)  # the draws of the records started before the interruption
+            rng.setstate(twin.getstate())
+        elif state is not None:
             rng.setstate(state)
             for _ in range(min(finished + 1, len(ends))):
                 sample(rng)  # the draws of the records started before the interruption
-        _rows(batches, ends[:finished], row)
+        if row is not None:
+            _rows(batches, ends[:finished], row)
         raise
-    _rows(batches, ends, row)
+    if twin is not None:
+        for _ in ends:
+            sample(twin)
+    if row is not None:
+        _rows(batches, ends, row)
 
 
 def _rows(

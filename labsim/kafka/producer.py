@@ -38,12 +38,14 @@ from labsim.kafka.messages import (
 )
 from labsim.kafka.partitioner import Partitioner
 from labsim.network import Network
-from labsim.transport import Endpoint
+from labsim.transport import Endpoint, quick_init
+from labsim.world import call_later
 
 __all__ = ["Producer", "SendResult"]
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class SendResult:
     """Outcome of one ``send``: ``ok``, and the partition and offset when acknowledged."""
 
@@ -78,6 +80,7 @@ class Producer:
         **settings: Any,
     ):
         self.world = world = network.world
+        self._env = world.env
         self.network = network
         self.node = network.node(node)
         self.broker = broker
@@ -96,40 +99,48 @@ class Producer:
         self._sequence: dict[TopicPartition, int] = {}
         self._count = 0
         self._batch_count = 0
-        self._sends = world.recorder.table(
+        sends = world.recorder.table(
             "sends",
             ("time", "producer", "msg_id", "topic", "partition", "key"),
             typed={"time": "d"},  # a float per record: compact in long runs
-        ).add
+        )
+        # ``None`` when the recording level leaves the table out: no call per record.
+        self._sends = sends.add if sends.enabled else None
         self._requests = world.table(
             "produce_requests",
             ("time", "producer", "batch", "attempt", "topic", "partition", "records", "outcome"),
         ).add
-        self._acks = world.table(
+        acks = world.table(
             "acks", ("time", "producer", "msg_id", "topic", "partition", "offset", "outcome")
-        ).add
+        )
+        self._acks = acks.add if acks.enabled else None
 
     def send(self, topic: str, value: Any, key: Any = None) -> simpy.Event:
         """Queue one record; returns an event that succeeds with a :class:`SendResult`."""
-        count = len(self.broker.topic(topic).partitions)
-        partition = self.partitioner.partition(topic, key, value, count)
-        self._count += 1
-        msg_id = f"{self.name}-{self._count}"
-        done = self.world.env.event()
-        self._sends(self.world.env.now, self.name, msg_id, topic, partition, key)
+        log = self.broker.topics.get(topic)
+        if log is None:
+            log = self.broker.topic(topic)  # raises a ConfigError naming the topics
+        partition = self.partitioner.partition(topic, key, value, len(log.partitions))
+        self._count = count = self._count + 1
+        name = self.name
+        msg_id = f"{name}-{count}"
+        env = self._env
+        done = simpy.Event(env)
+        if self._sends is not None:
+            self._sends(env.now, name, msg_id, topic, partition, key)
         tp = (topic, partition)
         batch = self._batches.get(tp)
         if batch is None:
             batch = self._batches[tp] = _Batch()
-        batch.entries.append(Entry(key, value, msg_id))
+        entries = batch.entries
+        entries.append(Entry(key, value, msg_id))
         batch.waiters.append(done)
-        if len(batch.entries) >= self.config.batch_size or self.config.linger == 0:
+        cfg = self.config
+        if len(entries) >= cfg.batch_size or cfg.linger == 0:
             self._flush(tp)
-        elif len(batch.entries) == 1:
+        elif len(entries) == 1:
             self._check_up()
-            crashes = self.node.crashes
-            timer = self.world.env.timeout(self.config.linger)
-            timer.callbacks.append(lambda _event: self._linger_over(tp, batch, crashes))
+            call_later(env, cfg.linger, partial(self._linger_over, tp, batch, self.node.crashes))
         return done
 
     def _check_up(self) -> None:
@@ -138,7 +149,9 @@ class Producer:
                 "node", self.node.name, "a node that is up (restart it first)", "Node.process"
             )
 
-    def _linger_over(self, tp: TopicPartition, batch: _Batch, crashes: int) -> None:
+    def _linger_over(
+        self, tp: TopicPartition, batch: _Batch, crashes: int, _event: simpy.Event
+    ) -> None:
         if self.node.crashes == crashes and self._batches.get(tp) is batch:
             self._flush(tp)
 
@@ -219,29 +232,26 @@ class Producer:
         self._in_flight -= 1
         request = delivery.request
         topic, partition = request.topic, request.partition
-        now = self.world.env.now
+        now = self._env.now
         outcome = "ok" if acknowledged else "failed"
+        acks, name = self._acks, self.name
         for entry, done, offset in zip(request.entries, delivery.waiters, offsets, strict=True):
-            self._acks(now, self.name, entry.msg_id, topic, partition, offset, outcome)
-            _settle(done, SendResult(entry.msg_id, acknowledged, topic, partition, offset))
+            msg_id = entry.msg_id
+            if acks is not None:
+                acks(now, name, msg_id, topic, partition, offset, outcome)
+            result = SendResult(msg_id, acknowledged, topic, partition, offset)
+            if done.callbacks:
+                done.succeed(result)
+            else:
+                # Most sends are never waited on: such an event is marked processed (as SimPy
+                # leaves an event once its callbacks ran), so a later ``yield`` of it gets the
+                # result at once, as if it had gone through the event queue: one event less.
+                done._ok = True
+                done._value = result
+                done.callbacks = None  # type: ignore[assignment]
         if self._queued:
             self._in_flight += 1
             self._attempt(self._queued.popleft())
-
-
-def _settle(event: simpy.Event, value: Any) -> None:
-    """Succeed ``event`` with ``value``; without waiters, settle it without scheduling it.
-
-    Most sends are never waited on: such an event is marked processed (as SimPy leaves an
-    event once its callbacks ran), so a later ``yield`` of it gets ``value`` at once — the
-    same as if it had gone through the event queue, one event cheaper per record.
-    """
-    if event.callbacks:
-        event.succeed(value)
-    else:
-        event._ok = True  # what Event.succeed sets, without scheduling
-        event._value = value
-        event.callbacks = None  # type: ignore[assignment]  # processed
 
 
 class _Delivery:

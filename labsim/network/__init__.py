@@ -14,8 +14,9 @@ faults stack (rules in :mod:`labsim.faults`). ``crash``, ``restart``, ``partitio
 ``partition_one_way`` and ``heal`` are shorthands that start or end such faults, so each of
 them is a row of the network's ``faults`` table too.
 
-Delivery is scheduled with a timeout callback rather than a process per message, which keeps
-the network close to the cost of a bare SimPy model (see ``benchmarks/network.py``).
+Delivery is scheduled as a callback (:func:`labsim.world.call_later`) rather than a process
+per message, which keeps the network close to the cost of a bare SimPy model (see
+``benchmarks/network.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from labsim.errors import ConfigError, check_finite, check_positive, check_proba
 from labsim.faults.kinds import PARTITION_KINDS, Fault
 from labsim.network.active import ActiveFaults
 from labsim.network.hosts import Crash, Link, Node
-from labsim.world import World, ms
+from labsim.record import Table
+from labsim.world import World, call_later, ms
 
 __all__ = ["Crash", "Link", "Network", "Node"]
 
@@ -41,6 +43,11 @@ DEFAULT_LATENCY = Exponential.from_mean(ms(5))
 
 #: Columns of the ``faults`` table.
 FAULT_COLUMNS = ("time", "kind", "action", "target", "value")
+
+
+def _add_or_none(table: Table) -> Any:
+    """The table's ``add``, or ``None`` when the recording level leaves the table out."""
+    return table.add if table.enabled else None
 
 
 class Network(ActiveFaults):
@@ -114,14 +121,21 @@ class Network(ActiveFaults):
         self._rng = world.rng(f"{name}.links")
         self._seq = 0
         # Times and ids stored as compact numbers: a long run sends millions of messages.
-        self._sends = world.recorder.table(
-            f"{name}.sends", ("msg_id", "time", "src", "dst"), typed={"msg_id": "q", "time": "d"}
-        ).add
-        self._deliveries = world.recorder.table(
-            f"{name}.deliveries",
-            ("msg_id", "time", "src", "dst", "sent_at", "copy"),
-            typed={"msg_id": "q", "time": "d", "sent_at": "d", "copy": "q"},
-        ).add
+        # ``None`` when the recording level leaves them out: no call at all per message.
+        self._sends = _add_or_none(
+            world.recorder.table(
+                f"{name}.sends",
+                ("msg_id", "time", "src", "dst"),
+                typed={"msg_id": "q", "time": "d"},
+            )
+        )
+        self._deliveries = _add_or_none(
+            world.recorder.table(
+                f"{name}.deliveries",
+                ("msg_id", "time", "src", "dst", "sent_at", "copy"),
+                typed={"msg_id": "q", "time": "d", "sent_at": "d", "copy": "q"},
+            )
+        )
         self._drops = world.table(
             f"{name}.drops", ("msg_id", "time", "src", "dst", "reason"), level="summary"
         ).add
@@ -178,11 +192,12 @@ class Network(ActiveFaults):
         link = self.links.get(pair)
         if link is None:
             link = self.link(src, dst)  # raises a ConfigError naming the bad node or link
-        self._seq += 1
-        msg_id = self._seq
+        self._seq = msg_id = self._seq + 1
         env = self._env
         now = env.now
-        self._sends(msg_id, now, src, dst)
+        sends = self._sends
+        if sends is not None:
+            sends(msg_id, now, src, dst)
         if not self.nodes[src].up:
             self._drops(msg_id, now, src, dst, "sender-down")
             return msg_id
@@ -190,22 +205,37 @@ class Network(ActiveFaults):
             self._drops(msg_id, now, src, dst, "partition")
             return msg_id
         rng = self._rng
-        if link.loss and rng.random() < link.loss:
+        loss = link.loss
+        if loss and rng.random() < loss:
             self._drops(msg_id, now, src, dst, "loss")
             return msg_id
-        copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
-        reorder = self.reorder
-        for copy in range(copies):
-            arrival = now + link.latency.sample(rng) * link.slow
-            if not reorder:
-                # FIFO link: never arrive before a message sent earlier on the same link.
-                if arrival < link.last_arrival:
-                    arrival = link.last_arrival
-                link.last_arrival = arrival
-            env.timeout(arrival - now).callbacks.append(
-                partial(self._arrive, msg_id, src, dst, msg, now, copy)
-            )
+        duplicate = link.duplicate
+        if duplicate and rng.random() < duplicate:
+            self._schedule(link, msg_id, src, dst, msg, now, 0)
+            self._schedule(link, msg_id, src, dst, msg, now, 1)
+            return msg_id
+        # One copy, the usual case: what _schedule(..., 0) does, written out (it is per message).
+        arrival = now + link.latency.sample(rng) * link.slow
+        if not self.reorder:
+            if arrival < link.last_arrival:
+                arrival = link.last_arrival
+            link.last_arrival = arrival
+        call_later(env, arrival - now, partial(self._arrive, msg_id, src, dst, msg, now, 0))
         return msg_id
+
+    def _schedule(
+        self, link: Link, msg_id: int, src: str, dst: str, msg: Any, now: float, copy: int
+    ) -> None:
+        """Schedule the arrival of one copy of a message (drawing its latency)."""
+        arrival = now + link.latency.sample(self._rng) * link.slow
+        if not self.reorder:
+            # FIFO link: never arrive before a message sent earlier on the same link.
+            if arrival < link.last_arrival:
+                arrival = link.last_arrival
+            link.last_arrival = arrival
+        call_later(
+            self._env, arrival - now, partial(self._arrive, msg_id, src, dst, msg, now, copy)
+        )
 
     def _arrive(
         self,
@@ -218,10 +248,13 @@ class Network(ActiveFaults):
         _event: simpy.Event,
     ) -> None:
         node = self.nodes[dst]
+        now = self._env.now
         if not node.up:
-            self._drops(msg_id, self._env.now, src, dst, "receiver-down")
+            self._drops(msg_id, now, src, dst, "receiver-down")
             return
-        self._deliveries(msg_id, self._env.now, src, dst, sent_at, copy)
+        deliveries = self._deliveries
+        if deliveries is not None:
+            deliveries(msg_id, now, src, dst, sent_at, copy)
         receiver = node.receiver
         if receiver is None:
             node.inbox.put(msg)
