@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -35,3 +36,20 @@ def rates_interleaved(runs: dict[str, Callable[[], int]], repeats: int = 3) -> d
             handled = run()
             samples[name].append(handled / (time.perf_counter() - start))
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def peak_rss_kib() -> int:
+    """This process's own peak resident memory (KiB).
+
+    Reads ``VmHWM`` (the high-water mark of this process's memory map) where Linux provides it:
+    ``getrusage``'s ``ru_maxrss`` survives ``exec``, so in a child started by a large parent it
+    reports at least the parent's size at the fork, not what the child itself needed.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS

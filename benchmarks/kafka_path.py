@@ -188,11 +188,12 @@ def events_per_message(messages: int) -> tuple[float, float]:
 
 
 PEAK_SCRIPT = """
-import resource, sys
+import sys
 sys.path.insert(0, {here!r})
+from _common import peak_rss_kib
 from kafka_path import run_labsim
 print(run_labsim({messages}, {level!r}))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(peak_rss_kib())
 """
 
 
@@ -204,7 +205,7 @@ def peak_rss_mb(messages: int, level: str) -> tuple[float, int]:
     if out.returncode:
         raise RuntimeError(f"the {messages}-record run failed:\n{out.stderr}")
     committed, peak_kib = out.stdout.strip().splitlines()[-2:]
-    return int(peak_kib) / 1024, int(committed)  # ru_maxrss is in KiB on Linux
+    return int(peak_kib) / 1024, int(committed)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import random
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
 import ciw
 import simpy
@@ -96,22 +97,24 @@ def run_ciw() -> int:
 
 
 PEAK_SCRIPT = """
-import resource, sys
+import sys
+sys.path.insert(0, {here!r})
+from _common import peak_rss_kib
 from labsim.scenarios.queueing import mmc
 mmc(8.0, 1.0, 10, 1_000_000, seed=1, record_level={level!r})
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(peak_rss_kib())
 """
 
 
 def peak_rss_mb(level: str = "full") -> float:
     """Peak RSS (MB) of a 1,000,000-message run at ``level``, alone in a child process."""
     out = subprocess.run(
-        [sys.executable, "-c", PEAK_SCRIPT.format(level=level)],
+        [sys.executable, "-c", PEAK_SCRIPT.format(here=str(Path(__file__).parent), level=level)],
         capture_output=True,
         text=True,
         check=True,
     )
-    return int(out.stdout.strip()) / 1024  # ru_maxrss is in KiB on Linux
+    return int(out.stdout.strip()) / 1024
 
 
 def main() -> None:
