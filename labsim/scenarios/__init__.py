@@ -39,31 +39,30 @@ def _registry() -> dict[str, Scenario]:
     )
 
     # In the order of the learning path, as `labsim list` prints them.
-    modules = (
-        network,
-        brokers,
-        groups,
-        queueing,
-        scaling,
-        delivery,
-        retry_storm,
-        poison_loop,
-        late_duplicate,
-        rabbitmq,
-        rabbitmq_queues,
-        brokers_compared,
-        event_design,
-        cqrs,
-        sagas,
-        saga_isolation,
-        outbox,
-        conflicts,
-        observability,
-        pipeline,
+    ordered = (
+        network.SCENARIO,  # 00
+        brokers.SCENARIO,  # 01
+        groups.SCENARIO,  # 02
+        delivery.SCENARIO,  # 03
+        retry_storm.SCENARIO,
+        poison_loop.SCENARIO,
+        late_duplicate.SCENARIO,
+        rabbitmq.SCENARIO,  # 05
+        rabbitmq_queues.SCENARIO,
+        brokers_compared.SCENARIO,
+        event_design.SCENARIO,  # 07
+        event_design.DEPLOY,
+        cqrs.SCENARIO,  # 08
+        sagas.SCENARIO,  # 09
+        saga_isolation.SCENARIO,
+        outbox.SCENARIO,  # 10
+        conflicts.SCENARIO,  # 11
+        queueing.SCENARIO,  # 12
+        scaling.SCENARIO,
+        observability.SCENARIO,  # 13
+        pipeline.SCENARIO,  # 15
     )
-    found = {m.SCENARIO.name: m.SCENARIO for m in modules}
-    found[event_design.DEPLOY.name] = event_design.DEPLOY  # its second scenario
-    return found
+    return {scenario.name: scenario for scenario in ordered}
 
 
 SCENARIOS: dict[str, Scenario] = _registry()
