@@ -72,6 +72,15 @@ def all_scripts() -> dict[str, Script]:
     return dict(SCRIPTS)
 
 
+def direct_queue(d: Driver, messages: int = 0) -> None:
+    """Exchange ``ex`` -> queue ``q`` (key ``k``), then ``messages`` published (``m1``, ...)."""
+    d.exchange("ex", "direct")
+    d.queue("q")
+    d.bind("ex", "q", "k")
+    for i in range(1, messages + 1):
+        d.publish("ex", "k", f"m{i}")
+
+
 def ack_all(d: Driver, consumer: str) -> None:
     """Take what ``consumer`` has and acknowledge each delivery."""
     for delivery in d.take(consumer):
@@ -170,11 +179,7 @@ def unroutable_is_confirmed(d: Driver) -> None:
 @script()
 def prefetch_window(d: Driver) -> None:
     """A prefetch window of 2: at most two unacknowledged deliveries; an ack frees a slot."""
-    d.exchange("ex", "direct")
-    d.queue("q")
-    d.bind("ex", "q", "k")
-    for i in range(1, 6):
-        d.publish("ex", "k", f"m{i}")
+    direct_queue(d, 5)
     d.consume("q", "c", 2)
     d.take("c")
     d.count("q")
@@ -190,11 +195,7 @@ def prefetch_window(d: Driver) -> None:
 @script()
 def competing_consumers(d: Driver) -> None:
     """Two consumers with prefetch 1 share a queue; each holds one message at a time."""
-    d.exchange("ex", "direct")
-    d.queue("q")
-    d.bind("ex", "q", "k")
-    for i in range(1, 5):
-        d.publish("ex", "k", f"m{i}")
+    direct_queue(d, 4)
     d.consume("q", "c1", 1)
     d.consume("q", "c2", 1)
     why = "RabbitMQ round-robins between consumers, but which one is first is timing"
@@ -205,11 +206,7 @@ def competing_consumers(d: Driver) -> None:
 @script()
 def nack_requeue_goes_to_head(d: Driver) -> None:
     """``nack`` with requeue puts the message back at the head: it comes again, redelivered."""
-    d.exchange("ex", "direct")
-    d.queue("q")
-    d.bind("ex", "q", "k")
-    for i in range(1, 4):
-        d.publish("ex", "k", f"m{i}")
+    direct_queue(d, 3)
     d.consume("q", "c", 1)
     d.take("c")
     d.nack("c", "m1", requeue=True)
@@ -225,10 +222,7 @@ def nack_requeue_goes_to_head(d: Driver) -> None:
 @script()
 def redelivered_to_another_consumer(d: Driver) -> None:
     """A message rejected with requeue by one consumer reaches the other, flagged redelivered."""
-    d.exchange("ex", "direct")
-    d.queue("q")
-    d.bind("ex", "q", "k")
-    d.publish("ex", "k", "m1")
+    direct_queue(d, 1)
     d.consume("q", "c1", 1)
     d.take("c1")
     d.consume("q", "c2", 1)
@@ -241,11 +235,7 @@ def redelivered_to_another_consumer(d: Driver) -> None:
 @script()
 def close_returns_unacked(d: Driver) -> None:
     """Closing a channel returns its unacknowledged messages, in order, marked redelivered."""
-    d.exchange("ex", "direct")
-    d.queue("q")
-    d.bind("ex", "q", "k")
-    for i in range(1, 6):
-        d.publish("ex", "k", f"m{i}")
+    direct_queue(d, 5)
     d.consume("q", "c1", 3)
     d.take("c1")
     d.ack("c1", "m2")
@@ -259,11 +249,7 @@ def close_returns_unacked(d: Driver) -> None:
 @script()
 def cancel_keeps_unacked(d: Driver) -> None:
     """After ``basic.cancel`` a consumer's unacknowledged messages stay with its channel."""
-    d.exchange("ex", "direct")
-    d.queue("q")
-    d.bind("ex", "q", "k")
-    for i in range(1, 4):
-        d.publish("ex", "k", f"m{i}")
+    direct_queue(d, 3)
     d.consume("q", "c1", 2)
     d.take("c1")
     d.cancel("c1")
@@ -277,11 +263,7 @@ def cancel_keeps_unacked(d: Driver) -> None:
 @script()
 def cancelled_consumer_still_settles(d: Driver) -> None:
     """After ``basic.cancel`` a consumer still acknowledges and requeues what it holds."""
-    d.exchange("ex", "direct")
-    d.queue("q")
-    d.bind("ex", "q", "k")
-    for i in range(1, 4):
-        d.publish("ex", "k", f"m{i}")
+    direct_queue(d, 3)
     d.consume("q", "c1", 2)
     d.take("c1")
     d.cancel("c1")

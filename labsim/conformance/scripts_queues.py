@@ -28,6 +28,17 @@ def _setup(d: Driver, args: dict[str, Any] | None = None, dead_letters: bool = T
     d.bind("ex", "q", "k")
 
 
+def _retry_through_ttl_queue(d: Driver) -> None:
+    """``q`` dead-letters to ``retry`` (TTL 200 ms), which dead-letters back; ``m1`` in ``q``."""
+    d.exchange("ex", "direct")
+    d.exchange("retry-ex", "direct")
+    d.queue("q", {"x-dead-letter-exchange": "retry-ex"})
+    d.queue("retry", {"x-message-ttl": 200, "x-dead-letter-exchange": "ex"})
+    d.bind("ex", "q", "k")
+    d.bind("retry-ex", "retry", "k")
+    d.publish("ex", "k", "m1")
+
+
 def _dead_letters(d: Driver, settle_ms: int = SETTLE_MS) -> None:
     d.consume("dlq", "dl", 20)
     d.take("dl", settle_ms)
@@ -182,13 +193,7 @@ def dead_letter_keeps_routing_key(d: Driver) -> None:
 @script()
 def delayed_retry_through_ttl_queue(d: Driver) -> None:
     """Reject -> DLX -> a retry queue with a TTL -> its DLX -> back: a delayed retry."""
-    d.exchange("ex", "direct")
-    d.exchange("retry-ex", "direct")
-    d.queue("q", {"x-dead-letter-exchange": "retry-ex"})
-    d.queue("retry", {"x-message-ttl": 200, "x-dead-letter-exchange": "ex"})
-    d.bind("ex", "q", "k")
-    d.bind("retry-ex", "retry", "k")
-    d.publish("ex", "k", "m1")
+    _retry_through_ttl_queue(d)
     d.consume("q", "c", 1)
     d.take("c")
     d.reject("c", "m1", requeue=False)
@@ -202,13 +207,7 @@ def delayed_retry_through_ttl_queue(d: Driver) -> None:
 @script()
 def delayed_retry_counts_deaths(d: Driver) -> None:
     """Two delayed retries: each ``x-death`` entry counts its deaths and moves to the front."""
-    d.exchange("ex", "direct")
-    d.exchange("retry-ex", "direct")
-    d.queue("q", {"x-dead-letter-exchange": "retry-ex"})
-    d.queue("retry", {"x-message-ttl": 200, "x-dead-letter-exchange": "ex"})
-    d.bind("ex", "q", "k")
-    d.bind("retry-ex", "retry", "k")
-    d.publish("ex", "k", "m1")
+    _retry_through_ttl_queue(d)
     d.consume("q", "c", 1)
     for _ in range(2):
         d.take("c")
