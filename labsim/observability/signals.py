@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from labsim.errors import ConfigError, check_positive
+from labsim.metrics import percentiles
 
 __all__ = [
     "SAGA_END_EVENTS",
@@ -78,12 +79,13 @@ def _processing(consumed: pd.DataFrame, times: np.ndarray, window: float) -> pd.
     done, took = done[order], took[order]
     lo = np.searchsorted(done, times - window, side="right")
     hi = np.searchsorted(done, times, side="right")
-    p50, p99 = [], []
-    for a, b in zip(lo, hi, strict=True):
-        chunk = took[a:b]
-        p50.append(float(np.percentile(chunk, 50)) if len(chunk) else np.nan)
-        p99.append(float(np.percentile(chunk, 99)) if len(chunk) else np.nan)
-    return pd.DataFrame({"processing_p50_s": p50, "processing_p99_s": p99})
+    windows = [percentiles(took[a:b], (50, 99)) for a, b in zip(lo, hi, strict=True)]
+    return pd.DataFrame(
+        {
+            "processing_p50_s": [w["p50"] for w in windows],
+            "processing_p99_s": [w["p99"] for w in windows],
+        }
+    )
 
 
 def _utilisation(processing: pd.DataFrame, times: np.ndarray, window: float) -> pd.DataFrame:
