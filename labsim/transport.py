@@ -19,12 +19,17 @@ import heapq
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from heapq import heappush as _heappush
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary, WeakValueDictionary
+
+from simpy.events import PENDING, Event
 
 from labsim.network import Network, Node
 
 __all__ = ["Endpoint", "Request", "Response", "delay_until", "quick_init"]
+
+_new = object.__new__
 
 _C = TypeVar("_C", bound=type)
 
@@ -128,6 +133,8 @@ class Endpoint:
         self._timer_token = 0
         self._corr = 0
         self._server: Callable[[Request], Any] | None = None
+        self._name = self.node.name
+        self._send = network.send
         self.node.receiver = self._receive
         self.node.on_restart(self._restart)
 
@@ -159,7 +166,7 @@ class Endpoint:
 
     def reply(self, request: Request, body: Any) -> None:
         """Answer ``request`` with the message ``body``."""
-        self.network.send(self.node.name, request.src, Response(request.corr, body))
+        self._send(self._name, request.src, Response(request.corr, body))
 
     def request(self, dst: str, body: Any, timeout: float, callback: Callable[[Any], Any]) -> None:
         """Send ``body`` to node ``dst``; call ``callback(reply_body)``, or ``callback(None)``
@@ -168,22 +175,25 @@ class Endpoint:
         The callback must not block (it is not a process); use :meth:`call` in a process.
         """
         self._corr = corr = self._corr + 1
-        deadline = self._env.now + timeout
-        self._pending[corr] = callback
-        self._timeouts[corr] = callback
-        heapq.heappush(self._deadlines, (deadline, corr))
+        deadline = self._env._now + timeout
+        self._pending[corr] = self._timeouts[corr] = callback
+        _heappush(self._deadlines, (deadline, corr))
         timer_at = self._timer_at
         if timer_at is None or timer_at > deadline:
             self._arm(deadline)
-        name = self.node.name
-        self.network.send(name, dst, Request(body, corr, name))
+        name = self._name
+        self._send(name, dst, Request(body, corr, name))
 
     def call(self, dst: str, body: Any, timeout: float) -> Generator[Any, Any, Any]:
         """Send ``body`` to node ``dst`` and wait: returns the reply's body, ``None`` on timeout.
 
         Use as ``reply = yield from endpoint.call(...)`` inside a process.
         """
-        waiter = self._env.event()
+        # ``env.event()`` without its ``__init__`` call: one such event per call.
+        waiter = _new(Event)
+        waiter.env = self._env
+        waiter.callbacks = []
+        waiter._value = PENDING
         self.request(dst, body, timeout, waiter.succeed)
         return (yield waiter)
 

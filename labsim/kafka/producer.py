@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 import simpy
+from simpy.events import PENDING
 
 from labsim.errors import ConfigError
 from labsim.kafka.assignors import TopicPartition
@@ -42,6 +43,8 @@ from labsim.transport import Endpoint, quick_init
 from labsim.world import call_later
 
 __all__ = ["Producer", "SendResult"]
+
+_new = object.__new__
 
 
 @quick_init
@@ -125,9 +128,13 @@ class Producer:
         name = self.name
         msg_id = f"{name}-{count}"
         env = self._env
-        done = simpy.Event(env)
+        # ``simpy.Event(env)`` without its ``__init__`` call: one such event per record.
+        done = _new(simpy.Event)
+        done.env = env
+        done.callbacks = []
+        done._value = PENDING
         if self._sends is not None:
-            self._sends(env.now, name, msg_id, topic, partition, key)
+            self._sends(env._now, name, msg_id, topic, partition, key)
         tp = (topic, partition)
         batch = self._batches.get(tp)
         if batch is None:

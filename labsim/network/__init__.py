@@ -23,10 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from heapq import heappush as _heappush
+from math import log as _log
 from typing import Any
 
 import networkx as nx
 import simpy
+from simpy.events import NORMAL
 
 from labsim.dists import Distribution, Exponential, as_distribution
 from labsim.errors import ConfigError, check_finite, check_positive, check_probability
@@ -34,9 +37,11 @@ from labsim.faults.kinds import PARTITION_KINDS, Fault
 from labsim.network.active import ActiveFaults
 from labsim.network.hosts import Crash, Link, Node
 from labsim.record import Table
-from labsim.world import World, call_later, ms
+from labsim.world import World, _Later, call_later, ms
 
 __all__ = ["Crash", "Link", "Network", "Node"]
+
+_new = object.__new__
 
 #: Default one-way link latency: exponential with a 5 ms mean.
 DEFAULT_LATENCY = Exponential.from_mean(ms(5))
@@ -194,7 +199,7 @@ class Network(ActiveFaults):
             link = self.link(src, dst)  # raises a ConfigError naming the bad node or link
         self._seq = msg_id = self._seq + 1
         env = self._env
-        now = env.now
+        now = env._now
         sends = self._sends
         if sends is not None:
             sends(msg_id, now, src, dst)
@@ -214,13 +219,23 @@ class Network(ActiveFaults):
             self._schedule(link, msg_id, src, dst, msg, now, 0)
             self._schedule(link, msg_id, src, dst, msg, now, 1)
             return msg_id
-        # One copy, the usual case: what _schedule(..., 0) does, written out (it is per message).
-        arrival = now + link.latency.sample(rng) * link.slow
+        # One copy, the usual case: what _schedule(..., 0) does, written out (it is per
+        # message), with an exponential latency drawn as ``rng.expovariate`` draws it.
+        rate = link.exponential_rate
+        if rate:
+            delay = -_log(1.0 - rng.random()) / rate * link.slow
+        else:
+            delay = link.latency.sample(rng) * link.slow
+        arrival = now + delay
         if not self.reorder:
             if arrival < link.last_arrival:
                 arrival = link.last_arrival
             link.last_arrival = arrival
-        call_later(env, arrival - now, partial(self._arrive, msg_id, src, dst, msg, now, 0))
+        # call_later(env, arrival - now, ...), written out.
+        later = _new(_Later)
+        later.env = env
+        later.callbacks = [partial(self._arrive, msg_id, src, dst, msg, now, 0)]
+        _heappush(env._queue, (now + (arrival - now), NORMAL, next(env._eid), later))
         return msg_id
 
     def _schedule(
@@ -248,7 +263,7 @@ class Network(ActiveFaults):
         _event: simpy.Event,
     ) -> None:
         node = self.nodes[dst]
-        now = self._env.now
+        now = self._env._now
         if not node.up:
             self._drops(msg_id, now, src, dst, "receiver-down")
             return

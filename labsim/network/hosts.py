@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from labsim.dists import Distribution
+from labsim.dists import Distribution, Exponential
 from labsim.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -129,12 +129,13 @@ class Link:
     """
 
     __slots__ = (
+        "_latency",
         "base_duplicate",
         "base_loss",
         "base_slow",
         "duplicate",
+        "exponential_rate",
         "last_arrival",
-        "latency",
         "loss",
         "slow",
     )
@@ -145,3 +146,15 @@ class Link:
         self.duplicate = self.base_duplicate = duplicate
         self.slow = self.base_slow = 1.0
         self.last_arrival = 0.0
+
+    @property
+    def latency(self) -> Distribution:
+        """The one-way latency distribution."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, latency: Distribution) -> None:
+        self._latency = latency
+        #: The rate when the latency is exponential, else 0.0: the network then draws the
+        #: delay itself, exactly as ``latency.sample`` would, without two calls per message.
+        self.exponential_rate = latency.rate if type(latency) is Exponential else 0.0
