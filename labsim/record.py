@@ -14,7 +14,7 @@ million messages needs.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,7 @@ class Table:
     wrong number of values raises ``TypeError``.
     """
 
-    __slots__ = ("_data", "add", "columns", "enabled", "name", "order_by")
+    __slots__ = ("_data", "_readers", "add", "columns", "enabled", "name", "order_by")
 
     def __init__(
         self,
@@ -96,12 +96,25 @@ class Table:
             array(typed[c]) if c in typed else [] for c in self.columns
         )
         self.add = _make_add(self._data) if enabled else _noop
+        self._readers: list[Callable[[], Any]] = []
+
+    def before_read(self, catch_up: Callable[[], Any]) -> None:
+        """Call ``catch_up()`` before the rows are read (``len``, :meth:`frame`).
+
+        For a writer that holds rows back while they are predictable, such as a sampler that
+        sleeps while nothing changes: it writes the samples it skipped when asked.
+        """
+        self._readers.append(catch_up)
 
     def __len__(self) -> int:
+        for catch_up in self._readers:
+            catch_up()
         return len(self._data[0]) if self._data else 0
 
     def frame(self) -> pd.DataFrame:
         """Return the rows as a DataFrame (columns in declaration order)."""
+        for catch_up in self._readers:
+            catch_up()
         frame = pd.DataFrame(
             {c: _values(d) for c, d in zip(self.columns, self._data, strict=True)},
             columns=list(self.columns),

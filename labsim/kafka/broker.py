@@ -19,6 +19,7 @@ from typing import Any
 from labsim.errors import ConfigError, check_non_negative, check_positive
 from labsim.kafka.assignors import TopicPartition
 from labsim.kafka.group import Group, GroupCoordinator
+from labsim.kafka.lag import LagSampler, ignore_change
 from labsim.kafka.log import Record, Topic, TopicConfig
 from labsim.kafka.messages import (
     DUPLICATE_SEQUENCE,
@@ -87,11 +88,19 @@ class Broker:
             "log", ("time", "topic", "partition", "offset", "key", "msg_id", "producer")
         )
         self._log = log.add if log.enabled else None  # None: left out, no call per record
-        self._lag = world.table(
+        lag = world.table(
             "lag",
             ("time", "group", "topic", "partition", "end_offset", "committed", "lag"),
             level="summary",
-        ).add
+        )
+        # The sampler sleeps through quiet stretches; what it samples tells it of each change.
+        # No sampler at all when the recording level leaves the table out.
+        self.lag_sampler = (
+            LagSampler(self, metrics_interval, lag)
+            if metrics_interval is not None and lag.enabled
+            else None
+        )
+        self._changed = self.lag_sampler.changed if self.lag_sampler else ignore_change
         self.endpoint = Endpoint.of(network, node)
         self.endpoint.serve(self._handle)
         self.coordinator = GroupCoordinator(
@@ -99,10 +108,11 @@ class Broker:
             self.topics,
             rebalance_timeout=self.rebalance_timeout,
             initial_rebalance_delay=initial_rebalance_delay,
+            on_change=self._changed,
         )
         self.node.process(self._maintenance())
-        if metrics_interval is not None:
-            self.node.process(self._sample_lag(metrics_interval))
+        if self.lag_sampler is not None:
+            self.node.process(self.lag_sampler.run())
         self.node.on_restart(self._restart)
 
     def _restart(self, node: Node) -> None:
@@ -123,8 +133,9 @@ class Broker:
                 "partitions, retention_time, retention_records, compacted, delete_retention",
                 name,
             ) from exc
-        topic = Topic(name, cfg)
+        topic = Topic(name, cfg, on_grow=self._changed)
         self.topics[name] = topic
+        self._changed()
         return topic
 
     def topic(self, name: str) -> Topic:
@@ -191,6 +202,7 @@ class Broker:
             if record is not None:
                 record(now, name, partition, offset, key, msg_id, producer)
         appended = tuple(offsets)
+        self._changed()
         if first_seq is not None:
             recent[first_seq] = appended
             if len(recent) > 5:  # like Kafka, remember the last five batches per partition
@@ -231,31 +243,6 @@ class Broker:
             for topic in self.topics.values():
                 topic.apply_retention(now)
             self.coordinator.tick()
-
-    def _sample_lag(self, interval: float) -> Generator[Any, Any, None]:
-        env = self.world.env
-        while True:
-            yield env.timeout(interval)
-            now = env.now
-            for group in self.groups.values():
-                topics = {t for m in group.members.values() for t in m.topics} | {
-                    topic for topic, _ in group.committed
-                }
-                for name in sorted(topics):
-                    topic = self.topics.get(name)
-                    if topic is None:
-                        continue
-                    for p, log in enumerate(topic.partitions):
-                        committed = group.committed.get((name, p), 0)
-                        self._lag(
-                            now,
-                            group.name,
-                            name,
-                            p,
-                            log.end_offset,
-                            committed,
-                            log.end_offset - committed,
-                        )
 
     # -- direct access for scenarios and tests ----------------------------------------------
     def records(self, topic: str, partition: int) -> list[Record]:

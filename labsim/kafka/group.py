@@ -14,10 +14,13 @@ completed rebalance).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from labsim.errors import ConfigError, check_choice
 from labsim.kafka.assignors import ASSIGNORS, TopicPartition, assign, rebalance_protocol
+from labsim.kafka.lag import ignore_change
 from labsim.kafka.log import Topic
 from labsim.kafka.messages import (
     ILLEGAL_GENERATION,
@@ -86,6 +89,8 @@ class GroupCoordinator:
         rebalance_timeout: How long a rebalance waits for members to rejoin (seconds).
         initial_rebalance_delay: How long the first rebalance of an empty group waits for more
             members (Kafka's ``group.initial.rebalance.delay.ms``).
+        on_change: Called after each commit and each change of a group's members (the
+            broker's lag sampler).
     """
 
     def __init__(
@@ -95,8 +100,11 @@ class GroupCoordinator:
         *,
         rebalance_timeout: float,
         initial_rebalance_delay: float,
+        on_change: Callable[[], Any] | None = None,
     ):
         world = endpoint.network.world
+        # Told of every change to what the lag is made of: commits and members.
+        self._changed = on_change or ignore_change
         self.env = world.env
         self.endpoint = endpoint
         self.topics = topics
@@ -140,6 +148,7 @@ class GroupCoordinator:
                 position.offset,
                 msg.generation,
             )
+        self._changed()
         self.endpoint.reply(request, CommitReply())
 
     def offset_fetch(self, request: Request, msg: OffsetFetch) -> None:
@@ -168,6 +177,7 @@ class GroupCoordinator:
             group.members[member_id] = Member(
                 member_id, request.src, msg.topics, msg.session_timeout, now
             )
+            self._changed()
             reason = "join"
         else:
             reason = "rejoin"
@@ -225,6 +235,7 @@ class GroupCoordinator:
 
     def _remove(self, group: Group, member_id: str, reason: str) -> None:
         del group.members[member_id]
+        self._changed()
         group.pending_joins.pop(member_id, None)
         group.assignment.pop(member_id, None)
         if group.rebalancing:
@@ -252,6 +263,8 @@ class GroupCoordinator:
             return
         for m in waiting:  # did not rejoin before the rebalance timeout
             del group.members[m]
+        if waiting:
+            self._changed()
         if not group.members:
             group.rebalancing = False
             group.assignment = {}

@@ -10,6 +10,7 @@ record per key (offsets keep their gaps) and, after ``delete_retention``, drops 
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,12 +139,14 @@ class PartitionLog:
 class Topic:
     """A named topic: a config and its partition logs."""
 
-    def __init__(self, name: str, config: TopicConfig):
+    def __init__(self, name: str, config: TopicConfig, on_grow: Callable[[], Any] | None = None):
         if not isinstance(name, str) or not name:
             raise ConfigError("topic", name, "a non-empty topic name")
         self.name = name
         self.config = config
         self.partitions = [PartitionLog() for _ in range(config.partitions)]
+        # Called after partitions are added (the broker's lag sampler samples them from then).
+        self._on_grow = on_grow
 
     def __repr__(self) -> str:
         return f"Topic({self.name!r}, partitions={len(self.partitions)})"
@@ -159,6 +162,8 @@ class Topic:
             )
         self.partitions.extend(PartitionLog() for _ in range(count - len(self.partitions)))
         self.config = TopicConfig(**{**self.config.__dict__, "partitions": count})
+        if self._on_grow is not None:
+            self._on_grow()
 
     def apply_retention(self, now: float) -> int:
         """Apply retention and compaction at time ``now``; returns records removed."""
