@@ -181,10 +181,10 @@ class Broker:
         topic = self.topics.get(msg.topic)
         if topic is None or not 0 <= msg.partition < len(topic.partitions):
             return ErrorReply(UNKNOWN_TOPIC_OR_PARTITION)
-        seq_key = (msg.producer, msg.topic, msg.partition)
         first_seq = msg.first_sequence
-        last_seq, recent = self._sequences.get(seq_key, (-1, {}))
         if first_seq is not None:
+            seq_key = (msg.producer, msg.topic, msg.partition)
+            last_seq, recent = self._sequences.get(seq_key, (-1, {}))
             if first_seq in recent:
                 return ProduceReply(recent[first_seq])  # a retried batch: acknowledge again
             if first_seq <= last_seq:
