@@ -15,11 +15,10 @@ node share one timer armed at the earliest pending deadline instead of one timeo
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import math
+from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from heapq import heappush as _heappush
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary, WeakValueDictionary
 
@@ -128,7 +127,9 @@ class Endpoint:
         # corr -> callback for the reply; corr -> callback for the timeout (both pending).
         self._pending: dict[int, Callable[[Any], Any]] = {}
         self._timeouts: dict[int, Callable[[Any], Any]] = {}
-        self._deadlines: list[tuple[float, int]] = []  # heap of (deadline, corr)
+        # Pending (deadline, corr) by timeout: requests sent with one timeout have rising
+        # deadlines, so each is a FIFO queue (a node uses a timeout or two: cheaper than a heap).
+        self._deadlines: dict[float, deque[tuple[float, int]]] = {}
         self._timer_at: float | None = None
         self._timer_token = 0
         self._corr = 0
@@ -177,7 +178,10 @@ class Endpoint:
         self._corr = corr = self._corr + 1
         deadline = self._env._now + timeout
         self._pending[corr] = self._timeouts[corr] = callback
-        _heappush(self._deadlines, (deadline, corr))
+        queue = self._deadlines.get(timeout)
+        if queue is None:
+            queue = self._deadlines[timeout] = deque()
+        queue.append((deadline, corr))
         timer_at = self._timer_at
         if timer_at is None or timer_at > deadline:
             self._arm(deadline)
@@ -212,14 +216,29 @@ class Endpoint:
             return  # replaced by a timer armed for an earlier deadline
         self._timer_at = None
         now = self._env.now
-        heap, timeouts = self._deadlines, self._timeouts
-        while heap and heap[0][0] <= now:
-            corr = heapq.heappop(heap)[1]
-            callback = timeouts.pop(corr, None)
-            if callback is not None:
-                self._pending.pop(corr, None)
-                callback(None)
-        while heap and heap[0][1] not in timeouts:
-            heapq.heappop(heap)  # answered already
-        if heap:
-            self._arm(heap[0][0])
+        queues, timeouts = self._deadlines.values(), self._timeouts
+        while True:
+            # Every request due by now, in (deadline, corr) order, each timed out unless it
+            # was answered; a callback may send a request due at once (a zero timeout).
+            due = []
+            for queue in queues:
+                while queue and queue[0][0] <= now:
+                    due.append(queue.popleft())
+            if not due:
+                break
+            due.sort()
+            for _deadline, corr in due:
+                callback = timeouts.pop(corr, None)
+                if callback is not None:
+                    self._pending.pop(corr, None)
+                    callback(None)
+        earliest = None
+        for timeout, queue in list(self._deadlines.items()):
+            while queue and queue[0][1] not in timeouts:
+                queue.popleft()  # answered already
+            if not queue:
+                del self._deadlines[timeout]  # a timeout no request uses now
+            elif earliest is None or queue[0][0] < earliest:
+                earliest = queue[0][0]
+        if earliest is not None:
+            self._arm(earliest)

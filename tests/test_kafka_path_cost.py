@@ -109,3 +109,61 @@ def test_sends_nobody_waits_on_are_settled_and_still_give_their_result():
     world.run(until=2)
     assert all(e.processed and e.ok for e in events)
     assert waited == [True] * 5
+
+
+def test_requests_with_mixed_timeouts_time_out_in_deadline_order_each_at_its_deadline():
+    world = World(3)
+    net = Network(world, ["a", "b"], latency=0.05)
+    server = Endpoint.of(net, "b")
+    answered = {"even"}  # the server answers the even requests only
+    server.serve(lambda request: request.body[0] in answered and server.reply(request, "ok"))
+    client = Endpoint.of(net, "a")
+    fired = []
+
+    def ask(i, timeout):
+        kind = "even" if i % 2 == 0 else "odd"
+        deadline = world.now + timeout
+        client.request(
+            "b", (kind, i), timeout, lambda reply: fired.append((world.now, deadline, i, reply))
+        )
+
+    def asker():
+        rng = world.rng("asker")
+        for i in range(60):
+            ask(i, rng.choice((0.3, 0.7, 1.5)))
+            yield world.timeout(rng.expovariate(40))
+
+    world.process(asker())
+    world.run(until=10)
+    timed_out = [(now, deadline, i) for now, deadline, i, reply in fired if reply is None]
+    assert sorted(i for *_, i in timed_out) == list(range(1, 60, 2))
+    # In the order of their deadlines (then of sending), each exactly at its deadline.
+    assert timed_out == sorted(timed_out, key=lambda row: (row[1], row[2]))
+    assert all(now == deadline for now, deadline, _ in timed_out)
+    assert [reply for *_, i, reply in fired if i % 2 == 0] == ["ok"] * 30
+    assert not any(client._deadlines)  # nothing left once every request ended
+
+
+def test_requests_due_at_the_same_instant_time_out_in_the_order_they_were_sent():
+    # Two timeouts, two queues: the one with the later-created queue (1.0 s) holds the
+    # earlier request of the two due at 1.2 s.
+    world = World(0)
+    net = Network(world, ["a", "b"], latency=0.05)
+    Endpoint.of(net, "b").serve(lambda request: None)  # never answers
+    client = Endpoint.of(net, "a")
+    fired = []
+
+    def ask(at, name, timeout):
+        yield world.timeout(at)
+        client.request("b", name, timeout, lambda _reply: fired.append((world.now, name)))
+
+    for at, name, timeout in [
+        (0.0, "r1", 0.5),
+        (0.2, "r2", 1.0),
+        (0.4, "r3", 0.5),
+        (0.7, "r4", 0.5),
+    ]:
+        world.process(ask(at, name, timeout))
+    world.run(until=3)
+    assert 0.2 + 1.0 == 0.7 + 0.5  # r2 and r4 are due at the very same time
+    assert fired == [(0.5, "r1"), (0.9, "r3"), (1.2, "r2"), (1.2, "r4")]

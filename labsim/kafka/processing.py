@@ -108,5 +108,5 @@ def _rows(
 ) -> None:
     times = iter(ends)
     for fetched in batches:
-        for record, end in zip(fetched.records, times, strict=False):
+        for record, end in zip(fetched.records, times):  # noqa: B905 (times, shared, may end early)
             row(end, fetched, record)

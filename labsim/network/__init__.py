@@ -14,30 +14,28 @@ faults stack (rules in :mod:`labsim.faults`). ``crash``, ``restart``, ``partitio
 ``partition_one_way`` and ``heal`` are shorthands that start or end such faults, so each of
 them is a row of the network's ``faults`` table too.
 
-Delivery is scheduled as a callback (:func:`labsim.world.call_later`) rather than a process
-per message, which keeps the network close to the cost of a bare SimPy model (see
-``benchmarks/network.py``).
+Delivery is scheduled as one entry of SimPy's event queue (a slotted arrival, in the place
+:func:`labsim.world.call_later` would give it) rather than a process per message, which keeps
+the network close to the cost of a bare SimPy model (see ``benchmarks/network.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from heapq import heappush as _heappush
 from math import log as _log
 from typing import Any
 
 import networkx as nx
-import simpy
 from simpy.events import NORMAL
 
 from labsim.dists import Distribution, Exponential, as_distribution
 from labsim.errors import ConfigError, check_finite, check_positive, check_probability
 from labsim.faults.kinds import PARTITION_KINDS, Fault
 from labsim.network.active import ActiveFaults
-from labsim.network.hosts import Crash, Link, Node
+from labsim.network.hosts import Arrival, Crash, Link, Node
 from labsim.record import Table
-from labsim.world import World, _Later, call_later, ms
+from labsim.world import World, ms
 
 __all__ = ["Crash", "Link", "Network", "Node"]
 
@@ -124,6 +122,8 @@ class Network(ActiveFaults):
         self.faults_table = "faults" if name == "net" else f"{name}.faults"
         self._fault_rows = world.table(self.faults_table, FAULT_COLUMNS, level="summary").add
         self._rng = world.rng(f"{name}.links")
+        # The callbacks of every arrival: SimPy reads the list and never changes it.
+        self._deliver = [self._arrive]
         self._seq = 0
         # Times and ids stored as compact numbers: a long run sends millions of messages.
         # ``None`` when the recording level leaves them out: no call at all per message.
@@ -231,11 +231,13 @@ class Network(ActiveFaults):
             if arrival < link.last_arrival:
                 arrival = link.last_arrival
             link.last_arrival = arrival
-        # call_later(env, arrival - now, ...), written out.
-        later = _new(_Later)
-        later.env = env
-        later.callbacks = [partial(self._arrive, msg_id, src, dst, msg, now, 0)]
-        _heappush(env._queue, (now + (arrival - now), NORMAL, next(env._eid), later))
+        # What _schedule does, written out: one Arrival in the queue, at the place
+        # call_later(env, arrival - now, ...) would give it.
+        event = _new(Arrival)
+        event.callbacks = self._deliver
+        event.msg_id, event.src, event.dst, event.msg, event.sent_at = msg_id, src, dst, msg, now
+        event.copy = 0
+        _heappush(env._queue, (now + (arrival - now), NORMAL, next(env._eid), event))
         return msg_id
 
     def _schedule(
@@ -248,33 +250,27 @@ class Network(ActiveFaults):
             if arrival < link.last_arrival:
                 arrival = link.last_arrival
             link.last_arrival = arrival
-        call_later(
-            self._env, arrival - now, partial(self._arrive, msg_id, src, dst, msg, now, copy)
-        )
+        event = _new(Arrival)
+        event.callbacks = self._deliver
+        event.msg_id, event.src, event.dst, event.msg, event.sent_at = msg_id, src, dst, msg, now
+        event.copy = copy
+        env = self._env
+        _heappush(env._queue, (now + (arrival - now), NORMAL, next(env._eid), event))
 
-    def _arrive(
-        self,
-        msg_id: int,
-        src: str,
-        dst: str,
-        msg: Any,
-        sent_at: float,
-        copy: int,
-        _event: simpy.Event,
-    ) -> None:
-        node = self.nodes[dst]
+    def _arrive(self, arrival: Arrival) -> None:
+        node = self.nodes[arrival.dst]
         now = self._env._now
         if not node.up:
-            self._drops(msg_id, now, src, dst, "receiver-down")
+            self._drops(arrival.msg_id, now, arrival.src, arrival.dst, "receiver-down")
             return
         deliveries = self._deliveries
         if deliveries is not None:
-            deliveries(msg_id, now, src, dst, sent_at, copy)
+            deliveries(arrival.msg_id, now, arrival.src, arrival.dst, arrival.sent_at, arrival.copy)
         receiver = node.receiver
         if receiver is None:
-            node.inbox.put(msg)
+            node.inbox.put(arrival.msg)
         else:
-            receiver(msg)
+            receiver(arrival.msg)
 
     # -- faults (shorthands; the bookkeeping is in ActiveFaults) -------------------------
     def partition(self, *groups: Iterable[str]) -> int:

@@ -1,4 +1,5 @@
-"""The hosts and links of a simulated network: nodes with an inbox, a clock and processes.
+"""The hosts and links of a simulated network: nodes with an inbox, a clock and processes,
+and the messages on their way.
 
 :class:`~labsim.network.Network` creates them; a model reaches a node with
 ``network.node(name)``.
@@ -17,7 +18,7 @@ from labsim.errors import ConfigError
 if TYPE_CHECKING:
     from labsim.network import Network
 
-__all__ = ["Crash", "Link", "Node"]
+__all__ = ["Arrival", "Crash", "Link", "Node"]
 
 
 class Crash:
@@ -117,6 +118,20 @@ class Node:
     def send(self, dst: str, msg: Any) -> None:
         """Send ``msg`` from this node to ``dst`` (see :meth:`Network.send`)."""
         self.network.send(self.name, dst, msg)
+
+
+class Arrival:
+    """One copy of a message on its way: an entry of SimPy's event queue.
+
+    The queue needs only what ``Environment.step`` reads of an event (``callbacks``, ``_ok``):
+    a slotted object carrying the message is cheaper than a SimPy event plus a callback bound
+    to the message, and the network sends one per message.
+    """
+
+    __slots__ = ("callbacks", "copy", "dst", "msg", "msg_id", "sent_at", "src")
+
+    _ok = True
+    _value = None
 
 
 class Link:
