@@ -12,16 +12,18 @@ seconds of the serial and pooled sweeps (workers included) and the load average:
 machine the wall-clock speed-up is bounded by the cores the other users leave free, so
 ``speedup_if_cores_free`` (serial CPU / pooled CPU per worker) says what the pool itself costs.
 
-Run: ``.venv/bin/python benchmarks/sweep_pool.py [repeats]``
+Run: ``.venv/bin/python benchmarks/sweep_pool.py [repeats] [--seeds N] [--duration S]``;
+``--seeds 10 --duration 33.4`` makes it 50 runs of about 10,000 records each (the size of a
+sweep a learner runs in lesson 02 or 12).
 """
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import resource
 import statistics
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -31,9 +33,14 @@ from _common import emit
 from labsim.scenarios import groups
 from labsim.sweep import process_pool
 
-GRID = {"consumers": [2, 3, 4, 6, 8], "duration": [10.0]}
-SEEDS = 4
-REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+_ARGS = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+_ARGS.add_argument("repeats", nargs="?", type=int, default=3, help="sweeps of each kind")
+_ARGS.add_argument("--seeds", type=int, default=4, help="seeds per grid point")
+_ARGS.add_argument("--duration", type=float, default=10.0, help="seconds of producing a run")
+ARGS = _ARGS.parse_args()
+GRID = {"consumers": [2, 3, 4, 6, 8], "duration": [ARGS.duration]}
+SEEDS = ARGS.seeds
+REPEATS = ARGS.repeats
 WORKERS = os.cpu_count() or 1
 
 
@@ -78,6 +85,7 @@ def main() -> None:
         {
             "benchmark": "sweep_pool",
             "runs": len(frames["serial_s"]),
+            "records_per_run": round(groups.SCENARIO.params({}).rate * ARGS.duration),
             "workers": WORKERS,
             **medians,
             "speedup": medians["serial_s"] / medians["process_pool_s"],

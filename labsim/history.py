@@ -98,7 +98,7 @@ def as_history(operations: pd.DataFrame) -> pd.DataFrame:
         raise ConfigError(
             "operations", sorted(operations.columns), f"columns {missing}", "as_history"
         )
-    bad = sorted(set(operations["type"]) - set(OP_TYPES))
+    bad = sorted(set(operations["type"].unique()) - set(OP_TYPES))
     if bad:
         raise ConfigError("type", bad, f"operation types {OP_TYPES}", "as_history")
     fields = [c for c in operations.columns if c not in OP_COLUMNS]

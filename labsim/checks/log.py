@@ -127,25 +127,33 @@ def _observations(
     return frame.astype({"offset": "int64"}).drop_duplicates(ignore_index=True)
 
 
+def _columns(frame: pd.DataFrame, *names: str) -> zip:
+    """The rows of some columns as tuples of Python values (far faster than ``itertuples``
+    over nullable integer columns)."""
+    return zip(*(frame[name].tolist() for name in names), strict=True)
+
+
 def _lost_writes(acked: pd.DataFrame, polls: pd.DataFrame) -> list[dict[str, object]]:
-    polled = set(polls[_TPO].itertuples(index=False, name=None))
+    polled = set(_columns(polls, *_TPO))
     polled_msgs = set(polls["msg_id"].dropna())
     rows = []
-    for r in acked.itertuples(index=False):
-        if pd.isna(r.offset):  # acknowledged as already stored: look for the message itself
-            seen = r.msg_id in polled_msgs
+    for process, topic, partition, offset, msg_id in _columns(
+        acked, "process", "topic", "partition", "offset", "msg_id"
+    ):
+        if pd.isna(offset):  # acknowledged as already stored: look for the message itself
+            seen = msg_id in polled_msgs
         else:
-            seen = (r.topic, r.partition, int(r.offset)) in polled
+            seen = (topic, partition, int(offset)) in polled
         if not seen:
             rows.append(
                 _row(
                     "lost-write",
                     "acknowledged, never polled",
-                    process=r.process,
-                    topic=r.topic,
-                    partition=r.partition,
-                    offset=r.offset,
-                    msg_id=r.msg_id,
+                    process=process,
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                    msg_id=msg_id,
                 )
             )
     return rows
@@ -216,13 +224,13 @@ def _nonmonotonic_sends(history: pd.DataFrame) -> list[dict[str, object]]:
         ["process", "topic", "partition"], sort=False
     ):
         best = -1
-        for r in grp.itertuples(index=False):  # in send order
-            if r.offset < best:
+        for offset, key, msg_id in _columns(grp, "offset", "key", "msg_id"):  # in send order
+            if offset < best:
                 detail = f"sent later, stored before offset {int(best)}"
-                where = {"topic": topic, "partition": partition, "key": r.key}
-                where |= {"process": process, "offset": r.offset, "msg_id": r.msg_id}
+                where = {"topic": topic, "partition": partition, "key": key}
+                where |= {"process": process, "offset": offset, "msg_id": msg_id}
                 rows.append(_row("nonmonotonic-send", detail, **where))
-            best = max(best, r.offset)
+            best = max(best, offset)
     return rows
 
 
