@@ -54,7 +54,7 @@ class LagSampler:
         # While asleep: the time of the next sample due and the rows it would write.
         self._asleep: tuple[float, list[Row]] | None = None
         self._wake: simpy.Event | None = None
-        #: How many times the sampler woke to sample (a test and the benchmarks read it).
+        #: How many times the sampler woke to take a sample (it sleeps through quiet stretches).
         self.wake_ups = 0
         table.before_read(self.catch_up)
 
