@@ -124,8 +124,13 @@ def pair(history: pd.DataFrame, by: Sequence[str] = ("process",)) -> pd.DataFram
     by = list(by)
     fields = [c for c in history.columns if c not in OP_COLUMNS and c not in by]
     is_invoke = history["type"] == "invoke"
-    calls = history[is_invoke].assign(_n=lambda d: d.groupby(by, dropna=False).cumcount())
-    done = history[~is_invoke].assign(_n=lambda d: d.groupby(by, dropna=False).cumcount())
+    # The n-th row of each key, counted in row order (sort=False: no need to sort the keys).
+    calls = history[is_invoke].assign(
+        _n=lambda d: d.groupby(by, dropna=False, sort=False).cumcount()
+    )
+    done = history[~is_invoke].assign(
+        _n=lambda d: d.groupby(by, dropna=False, sort=False).cumcount()
+    )
     merged = calls.merge(done, on=[*by, "_n"], how="outer", suffixes=("", "_done"), sort=False)
     out = pd.DataFrame(
         {
