@@ -19,14 +19,13 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from lab_server import answers, free_port, lab_command, stop
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
@@ -119,23 +118,6 @@ def check_marks(page) -> list[str]:
     return problems
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_server(url: str, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"JupyterLab did not answer at {url}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -159,24 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         # The .py last: the source is the newer file of the pair, as jupytext expects.
         for name in ("jupytext.toml", "00_tour.ipynb", "00_tour.py"):
             shutil.copy(ROOT / "notebooks" / name, work / name)
-        command = [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={work}",
-        ]
-        if not args.without_room_settings:
-            # The room defaults of `make lab` (no news pop-up, ...), checked below.
-            command.append(f"--LabApp.app_settings_dir={ROOT / 'tools' / 'jupyterlab'}")
-        if os.geteuid() == 0:
-            command.append("--allow-root")
+        command = lab_command(
+            sys.executable, port, token, work, room_settings=not args.without_room_settings
+        )
         # Render every cell (JupyterLab 4 only renders the cells in view by default) and keep
         # settings and workspaces out of the user's home.
         settings = Path(tmp) / "settings" / "@jupyterlab" / "notebook-extension"
@@ -192,18 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_for_server(f"{base}/api/status?token={token}", time.monotonic() + 90)
+            status = f"{base}/api/status?token={token}"
+            if not answers(status, time.monotonic() + 90, server):
+                raise SystemExit(f"JupyterLab did not answer at {status}")
             return drive(
                 f"{base}/lab/tree/00_tour.ipynb?token={token}",
                 out_dir,
                 expect_news=args.without_room_settings,
             )
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
             log.close()
 
 

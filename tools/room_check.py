@@ -22,15 +22,15 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from lab_server import answers, free_port, lab_command, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -131,31 +131,10 @@ def check_environment(python: Path = VENV_PYTHON) -> Outcome:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def check_jupyterlab(python: Path = VENV_PYTHON, timeout: float = 90) -> Outcome:
     """JupyterLab starts with the room settings and answers on a local port."""
-    port, token = _free_port(), secrets.token_hex(8)
-    command = [
-        str(python),
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        f"--IdentityProvider.token={token}",
-        f"--LabApp.app_settings_dir={ROOT / 'tools' / 'jupyterlab'}",
-        f"--ServerApp.root_dir={ROOT / 'notebooks'}",
-    ]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
+    port, token = free_port(), secrets.token_hex(8)
+    command = lab_command(python, port, token, ROOT / "notebooks")
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
@@ -170,25 +149,12 @@ def check_jupyterlab(python: Path = VENV_PYTHON, timeout: float = 90) -> Outcome
                 return Outcome("JupyterLab", False, str(error), "run `make install`")
             start = time.monotonic()
             try:
-                while time.monotonic() - start < timeout:
-                    if server.poll() is not None:
-                        break
-                    try:
-                        url = f"http://127.0.0.1:{port}/lab?token={token}"
-                        with urllib.request.urlopen(url, timeout=5) as response:
-                            if response.status == 200:
-                                seconds = time.monotonic() - start
-                                return Outcome(
-                                    "JupyterLab", True, f"started and answered in {seconds:.0f} s"
-                                )
-                    except OSError:
-                        time.sleep(1)
+                url = f"http://127.0.0.1:{port}/lab?token={token}"
+                if answers(url, start + timeout, server, pause=1):
+                    seconds = time.monotonic() - start
+                    return Outcome("JupyterLab", True, f"started and answered in {seconds:.0f} s")
             finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+                stop(server)
         tail = log_path.read_text().strip().splitlines()[-1:] or ["no output"]
     return Outcome(
         "JupyterLab",

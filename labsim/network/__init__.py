@@ -215,41 +215,26 @@ class Network(ActiveFaults):
             self._drops(msg_id, now, src, dst, "loss")
             return msg_id
         duplicate = link.duplicate
-        if duplicate and rng.random() < duplicate:
-            self._schedule(link, msg_id, src, dst, msg, now, 0)
+        twice = duplicate and rng.random() < duplicate
+        self._schedule(link, msg_id, src, dst, msg, now, 0)
+        if twice:
             self._schedule(link, msg_id, src, dst, msg, now, 1)
-            return msg_id
-        # One copy, the usual case: what _schedule(..., 0) does, written out (it is per
-        # message), with an exponential latency drawn as ``rng.expovariate`` draws it.
-        rate = link.exponential_rate
-        if rate:
-            delay = -_log(1.0 - rng.random()) / rate * link.slow
-        else:
-            delay = link.latency.sample(rng) * link.slow
-        arrival = now + delay
-        if not self.reorder:
-            if arrival < link.last_arrival:
-                arrival = link.last_arrival
-            link.last_arrival = arrival
-        # What _schedule does, written out: one Arrival in the queue, at the place
-        # call_later(env, arrival - now, ...) would give it.
-        event = _new(Arrival)
-        event.callbacks = self._deliver
-        event.msg_id, event.src, event.dst, event.msg, event.sent_at = msg_id, src, dst, msg, now
-        event.copy = 0
-        _heappush(env._queue, (now + (arrival - now), NORMAL, next(env._eid), event))
         return msg_id
 
     def _schedule(
         self, link: Link, msg_id: int, src: str, dst: str, msg: Any, now: float, copy: int
     ) -> None:
         """Schedule the arrival of one copy of a message (drawing its latency)."""
-        arrival = now + link.latency.sample(self._rng) * link.slow
+        rng, rate = self._rng, link.exponential_rate
+        # An exponential latency drawn as ``rng.expovariate(rate)`` draws it, two calls fewer.
+        delay = -_log(1.0 - rng.random()) / rate if rate else link.latency.sample(rng)
+        arrival = now + delay * link.slow
         if not self.reorder:
             # FIFO link: never arrive before a message sent earlier on the same link.
             if arrival < link.last_arrival:
                 arrival = link.last_arrival
             link.last_arrival = arrival
+        # One Arrival in the queue, at the place call_later(env, arrival - now, ...) gives it.
         event = _new(Arrival)
         event.callbacks = self._deliver
         event.msg_id, event.src, event.dst, event.msg, event.sent_at = msg_id, src, dst, msg, now
