@@ -299,8 +299,7 @@ def priority_ignored_without_max_priority(d: Driver) -> None:
 
 # -- quorum queues -------------------------------------------------------------------------------
 QUORUM = {"x-queue-type": "quorum"}
-#: Quorum queues go through a Raft log: give their deliveries and returns more time (250 ms
-#: was too little on a loaded 2-core machine now and then: a redelivery came after the wait).
+#: Quorum queues go through a Raft log: deliveries and returns get more time (250 ms was short).
 Q_SETTLE = 500
 #: The pause after a channel closes, before counting what it returned (in the captured trace).
 Q_RETURN_WAIT = 250
