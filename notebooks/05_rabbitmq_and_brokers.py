@@ -235,7 +235,8 @@ claim("a consumer that dies holding the message uses up a return too (limit 1: t
 # The same workload goes through both models: `MESSAGES` messages for four customers; processing fails with
 # probability `FAILURE`. On the RabbitMQ side, competing consumers share one queue (prefetch 10) and a failed
 # message is nacked with requeue. On the Kafka side, a keyed topic keeps each customer on one partition and a
-# failed record is retried in place. **Predict:** whose line for one customer goes straight up?
+# failed record is retried in place. **Predict:** whose messages for one customer come out of order, and by how many
+# places?
 
 # %%
 runs = {m: brokers_compared.run_model(m, SEED, messages=MESSAGES, failure=FAILURE)
@@ -251,7 +252,7 @@ for ax, (model, color) in zip(axes, (("kafka", plots.COLORS["ok"]), ("rabbitmq",
             label=f"{model}: {moved} of {len(mine)} out of place")
     ax.set(title=f"{model}: customer-0's messages", xlabel="processing position (1st, 2nd, ...)",
            ylabel="places late (+) or early (−)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", frameon=True, framealpha=1)
 plt.show()
 grid = brokers_compared.order_grid(SEED, failure=FAILURE, messages=MESSAGES)
 print("per-key order violations (all customers):")

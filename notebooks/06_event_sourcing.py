@@ -177,7 +177,7 @@ left.plot(cost["snapshot_every"], cost["worst_replayed"], "s--", label="worst lo
 left.axhline(HISTORY, color=plots.COLORS["faulty"], ls=":", label=f"no snapshot: {HISTORY} (full replay)")
 left.set(title="Read cost: events replayed per load", xlabel="snapshot every N events",
          ylabel="events replayed per load [events]", xscale="log", yscale="log")
-left.legend(loc="lower right")
+left.legend(loc="lower right", frameon=True, framealpha=1)
 right.bar([str(n) for n in cost["snapshot_every"]], cost["snapshots_written"], color=plots.COLORS["good"])
 for i, n in enumerate(cost["snapshots_written"]):
     right.annotate(str(n), (i, n), ha="center", va="bottom")

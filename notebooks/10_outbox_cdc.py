@@ -49,6 +49,7 @@ table = pd.DataFrame({d: r.summary for d, r in runs.items()}).T[
 ax = table[["zombie", "ghost"]].plot.bar(rot=0, figsize=(7, 3.4), color=[plots.COLORS["faulty"], plots.COLORS["other"]])
 ax.set(title="Zombies and ghosts after the faults heal", xlabel="design", ylabel="orders [count]")
 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+plots.label_bars(ax)
 plt.show()
 print(table.to_string())
 

@@ -152,7 +152,8 @@ claim("only the PN-counter adds the two sales up", pn_r1.merge(pn_r2).value == s
 crdt = conflicts.run(seed=SEED, policy="crdt", writes=WRITES, write_gap=0.15, replicas=REPLICAS,
                      partition_start=PARTITION[0], partition_end=PARTITION[1])
 ax = plots.timeseries(crdt.frames["divergence"], "time", "distinct_states", faults=crdt.frames["faults"],
-                      title="Distinct replica states (OR-set cart)", ylabel="distinct states")
+                      title="Distinct replica states (OR-set cart)", ylabel="distinct states",
+                      labels={"distinct_states": "distinct replica states"})
 ax.set_yticks(range(1, REPLICAS + 1))
 plt.show()
 s = crdt.summary
@@ -192,8 +193,8 @@ ttc = gossip.groupby(["gossip_interval", "fanout"])["time_to_converge_s"].mean()
 fig, ax = plt.subplots()
 for fanout in ttc.columns:
     ax.plot(ttc.index, ttc[fanout], "o-", label=f"fan-out {fanout}")
-ax.set(title="Time to converge after a partition heals", xlabel="gossip interval [s]",
-       ylabel=f"time to converge after the heal [s] (mean of {SEEDS} seeds)")
+ax.set(title=f"Time to converge after a partition heals (mean of {SEEDS} seeds)",
+       xlabel="gossip interval [s]", ylabel="time to converge [s]")
 ax.set_ylim(bottom=0)
 ax.legend()
 plt.show()

@@ -272,9 +272,10 @@ claim("its longest hop is the wait for a consumer during the crash",
       f"{hops[kind[kind.isin(['order.confirmed', 'order.cancelled'])].index[0]] - hops[kind[kind == 'order.accepted'].index[0]]:.2f} s")
 
 # %% [markdown]
-# One `correlation_id` ties together what five services logged about one order; the `causation_id`s order it into
+# One `correlation_id` ties together what every service on its way logged about one order (the lanes: services and
+# the consumers and nodes between them); the `causation_id`s order it into
 # a chain, so "why was this order slow?" has an answer: it sat in partition lag while c2 was down, and then went
-# through the saga in a few milliseconds. This is what tracing systems draw, built from nothing but the envelope.
+# through the saga in a few milliseconds (the diagram spaces the steps evenly: the times on them tell the wait). This is what tracing systems draw, built from nothing but the envelope.
 
 # %% [markdown]
 # ## Try it: slider

@@ -128,6 +128,7 @@ ax = effects[["ghost_charges", "double_charges", "read_model_errors"]].plot.bar(
                                                                               color=colors)
 ax.set(title=f"One change at a time to the textbook design (seeds {', '.join(map(str, seeds))})",
        xlabel="variant of the textbook design", ylabel="count over the seeds")
+plots.label_bars(ax)
 ax.legend(["ghost charges", "double charges", "read-model errors"])
 plt.show()
 

@@ -38,3 +38,15 @@ def test_exercise_marks_are_in_plain_fonts(passed, mark):
     text = str(ExerciseResult("x", passed, "why"))
     assert text == f"{mark} (x): why"
     assert all(ord(c) < 0x2800 for c in text)
+
+
+def test_label_bars_writes_every_value_a_zero_too():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.bar(["a", "b"], [0, 20])
+    ax.bar(["a", "b"], [3.5, 0], bottom=[0, 20])
+    plots.label_bars(ax)
+    labels = [t.get_text() for t in ax.texts]
+    plt.close(fig)
+    assert labels == ["0", "20", "3.5", "0"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from labsim.challenges.grade import Case, Report
-from labsim.plots.palette import COLORS
+from labsim.plots.palette import COLORS, FAULT_COLORS
 
 __all__ = ["draw", "format_report", "replay_command", "trace_text"]
 
@@ -115,25 +115,47 @@ def draw(case: Case, path: str | Path | None = None, title: str = "") -> object:
     from labsim.plots import sequence_diagram
 
     out = case.outcome
+    steps = out.frames.get("challenge.steps", pd.DataFrame(columns=["time", "node", "step"]))
+    faults = out.frames.get("faults", pd.DataFrame(columns=["time", "kind", "action", "target"]))
+    starts = faults[(faults["action"] == "start") & ~faults["kind"].isin(("heal", "restart"))]
+    # Time runs down to the last thing that happened, not to the end of the run's drain.
+    times = [out.frames[f"net.{t}"]["time"] for t in ("sends", "deliveries", "drops")]
+    last = max(
+        (float(t.max()) for t in [*times, steps["time"], starts["time"]] if len(t)), default=0
+    )
     fig, ax = plt.subplots(figsize=(6, 6))
-    sequence_diagram(out.frames, out.nodes, ax=ax, until=out.end, title=title or "Shrunk case")
+    # Unlabelled arrows: the network numbers its messages otherwise than the report's ids.
+    sequence_diagram(
+        out.frames,
+        out.nodes,
+        ax=ax,
+        until=min(out.end, 1.1 * last) or out.end,
+        title=title or "Shrunk case",
+        label_messages=False,
+    )
     x = {n: i for i, n in enumerate(out.nodes)}
-    steps = out.frames.get("challenge.steps", pd.DataFrame())
+    crashed = False
     for r in steps.itertuples(index=False):
         if r.node in x:
             crash = r.step == "crash"
+            crashed |= crash
             ax.plot(
                 x[r.node],
                 r.time,
                 "X" if crash else ".",
                 color=COLORS["faulty"] if crash else "black",
             )
-    faults = out.frames.get("faults", pd.DataFrame())
-    for r in faults.itertuples(index=False):
-        if r.action == "start" and r.kind not in ("heal", "restart"):
-            ax.axhline(r.time, color=COLORS["faulty"], lw=0.6, ls=":")
-            ax.text(len(out.nodes) - 0.5, r.time, f"{r.kind} {r.target}", fontsize=9, va="bottom")
-    ax.set_xlabel("node (dots: steps of your class; X: crash)")
+    kinds = ax.get_legend()
+    handles = list(kinds.legend_handles) if kinds else []
+    labels = [t.get_text() for t in kinds.get_texts()] if kinds else []
+    for r in starts.itertuples(index=False):
+        text = f"{r.kind} on {r.target} from {r.time:.2f} s"
+        color = FAULT_COLORS.get(r.kind, COLORS["faulty"])
+        handles.append(ax.axhline(r.time, color=color, lw=1, ls=":", label=text))
+        labels.append(text)
+    if handles:
+        ax.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.02))
+    ax.set_xlabel("node (dots: steps of your class" + ("; X: crash)" if crashed else ")"))
     if path is not None:
         fig.savefig(path, dpi=80, bbox_inches="tight")
     return fig

@@ -26,6 +26,7 @@ __all__ = [
     "PALETTE",
     "delivery_over_time",
     "draw_topology",
+    "label_bars",
     "latency_cdf",
     "latency_histogram",
     "saga_timeline",
@@ -140,6 +141,16 @@ def shade_faults(
         text = f"{row.kind} ({row.target})" if label and row.kind not in seen else None
         ax.axvspan(row.start, row.end, color=color, alpha=0.15, label=text, lw=0)
         seen.add(row.kind)
+    return ax
+
+
+def label_bars(ax: Axes, fmt: str = "{:g}", fontsize: float = 9) -> Axes:
+    """Write each bar's value above it, so a bar of height 0 still reads as "0" (not as a
+    missing bar)."""
+    for bars in ax.containers:
+        ax.bar_label(bars, labels=[fmt.format(b.get_height()) for b in bars], fontsize=fontsize)
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + 0.08 * (high - low))  # room for the labels of the tallest bars
     return ax
 
 
